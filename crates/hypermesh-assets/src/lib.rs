@@ -1,0 +1,1 @@
+//! HyperMesh asset adapters and the asset manager.

@@ -1,0 +1,1 @@
+//! HyperMesh eBPF layer (Linux): kernel capability probe, bytecode check, program lifecycle.

@@ -1,0 +1,122 @@
+//! The kernel's CPU list (`0-3,8,10-11`) and CPU mask (`ff,00000001`) formats.
+
+/// Highest CPU number accepted from a list; guards against `0-4294967295` exhausting memory.
+pub const MAX_CPU: u32 = 1 << 20;
+
+/// Parses a CPU list such as `0-3,8,10-11` (also `0-7:2` strided ranges) into sorted,
+/// de-duplicated CPU numbers. Whitespace and an empty list are accepted.
+pub fn parse_list(text: &str) -> Result<Vec<u32>, String> {
+    let mut cpus = Vec::new();
+    for part in text.trim().split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (range, stride) = match part.split_once(':') {
+            Some((r, s)) => (r, parse_num(s)?.max(1)),
+            None => (part, 1),
+        };
+        let (lo, hi) = match range.split_once('-') {
+            Some((a, b)) => (parse_num(a)?, parse_num(b)?),
+            None => {
+                let n = parse_num(range)?;
+                (n, n)
+            }
+        };
+        if lo > hi {
+            return Err(format!("range {part:?} runs backwards"));
+        }
+        cpus.extend((lo..=hi).step_by(stride as usize));
+    }
+    cpus.sort_unstable();
+    cpus.dedup();
+    Ok(cpus)
+}
+
+/// Parses a hexadecimal CPU mask as in `cpumap` files (`00000000,0000000f`; bit 0 is CPU 0).
+pub fn parse_mask(text: &str) -> Result<Vec<u32>, String> {
+    let digits: Vec<char> = text.trim().chars().filter(|&c| c != ',').collect();
+    if digits.is_empty() {
+        return Err("empty mask".into());
+    }
+    let mut cpus = Vec::new();
+    for (i, c) in digits.iter().rev().enumerate() {
+        let nibble = c.to_digit(16).ok_or_else(|| format!("{c:?} is not a hex digit"))?;
+        for bit in 0..4 {
+            if nibble & (1 << bit) != 0 {
+                let cpu = (i * 4 + bit) as u64;
+                if cpu > MAX_CPU as u64 {
+                    return Err(format!("CPU {cpu} beyond the supported {MAX_CPU}"));
+                }
+                cpus.push(cpu as u32);
+            }
+        }
+    }
+    Ok(cpus)
+}
+
+/// Formats sorted CPU numbers in the kernel's list format (`0-3,8`).
+pub fn format_list(cpus: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < cpus.len() {
+        let start = cpus[i];
+        let mut end = start;
+        while i + 1 < cpus.len() && cpus[i + 1] == end + 1 {
+            i += 1;
+            end = cpus[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}-{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+fn parse_num(s: &str) -> Result<u32, String> {
+    let n: u32 = s.trim().parse().map_err(|_| format!("{s:?} is not a CPU number"))?;
+    if n > MAX_CPU {
+        return Err(format!("CPU {n} beyond the supported {MAX_CPU}"));
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn lists() {
+        assert_eq!(parse_list("0-3,8,10-11\n").unwrap(), vec![0, 1, 2, 3, 8, 10, 11]);
+        assert_eq!(parse_list("").unwrap(), Vec::<u32>::new());
+        assert_eq!(parse_list("0-7:2").unwrap(), vec![0, 2, 4, 6]);
+        assert!(parse_list("3-1").is_err());
+        assert!(parse_list("x").is_err());
+        assert!(parse_list("0-4294967295").is_err());
+    }
+
+    #[test]
+    fn masks() {
+        assert_eq!(parse_mask("00000000,0000000f").unwrap(), vec![0, 1, 2, 3]);
+        assert_eq!(parse_mask("1,00000000").unwrap(), vec![32]);
+        assert!(parse_mask("zz").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn list_round_trips(mut cpus in proptest::collection::vec(0u32..5000, 0..200)) {
+            cpus.sort_unstable();
+            cpus.dedup();
+            prop_assert_eq!(parse_list(&format_list(&cpus)).unwrap(), cpus);
+        }
+
+        #[test]
+        fn never_panics(s in ".{0,64}") {
+            let _ = parse_list(&s);
+            let _ = parse_mask(&s);
+        }
+    }
+}

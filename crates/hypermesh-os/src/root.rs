@@ -1,0 +1,358 @@
+//! The filesystem root that detection reads `/proc` and `/sys` from.
+//!
+//! A [`FsRoot`] is a value passed to every reader (like procfs' `FS{mountpoint}` or hwloc's
+//! `HWLOC_FSROOT`): `/` on a live host, `/host` in a container that mounts the host there, or an
+//! unpacked capture in tests. Paths are always given as the kernel spells them
+//! (`/proc/meminfo`). Under an alternate root, symbolic links are resolved as if the root were
+//! `/` (chroot semantics, `openat2(RESOLVE_IN_ROOT)`), so an absolute link such as
+//! `proc/1/root -> /` can never lead out of the tree.
+
+use crate::error::{Error, Result};
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::FileExt;
+use std::path::{Component, Path, PathBuf};
+
+/// Largest file a reader accepts; larger ones are reported, not read (a hostile or broken tree
+/// must not exhaust memory).
+pub const MAX_FILE_BYTES: usize = 16 << 20;
+
+/// Most symbolic links followed while resolving one path (the kernel's own limit is 40).
+const MAX_LINKS: usize = 40;
+
+/// Where `/proc` and `/sys` are read from.
+#[derive(Debug)]
+pub struct FsRoot {
+    dir: PathBuf,
+    /// Directory fd of an alternate root; `None` for the live host's `/`.
+    fd: Option<OwnedFd>,
+}
+
+impl FsRoot {
+    /// The live host: paths are opened as they are.
+    pub fn host() -> Self {
+        FsRoot { dir: PathBuf::from("/"), fd: None }
+    }
+
+    /// An alternate root directory that holds `proc/` and `sys/` (and optionally `etc/`, `dev/`).
+    pub fn new(dir: impl Into<PathBuf>) -> Result<Self> {
+        let dir = dir.into();
+        if dir == Path::new("/") {
+            return Ok(Self::host());
+        }
+        let fd = rustix::fs::open(&dir, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|e| Error::io(&dir, e.into()))?;
+        Ok(FsRoot { dir, fd: Some(fd) })
+    }
+
+    /// The root directory on this machine (`/` for the live host).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// True when this is the live host's `/` (live-only facts such as addresses and statvfs
+    /// apply only then).
+    pub fn is_host(&self) -> bool {
+        self.fd.is_none()
+    }
+
+    /// Path on this machine of a kernel path, without resolving links (for display and for
+    /// syscalls that must see the real host, such as statvfs on a mount point).
+    pub fn host_path(&self, path: &str) -> PathBuf {
+        match self.fd {
+            None => PathBuf::from(path),
+            Some(_) => self.dir.join(path.trim_start_matches('/')),
+        }
+    }
+
+    /// Opens a regular file for reading. Never blocks on FIFOs and refuses non-regular files.
+    pub fn open(&self, path: &str) -> Result<File> {
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
+        let fd = self.open_raw(path, flags).map_err(|e| Error::io(path, e))?;
+        let file = File::from(fd);
+        let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+        if !meta.file_type().is_file() {
+            let what = if meta.is_dir() { "a directory" } else { "not a regular file" };
+            return Err(Error::io(path, io::Error::other(format!("is {what}"))));
+        }
+        Ok(file)
+    }
+
+    /// Reads a whole file as text (lossy UTF-8), at most [`MAX_FILE_BYTES`].
+    pub fn read_string(&self, path: &str) -> Result<String> {
+        let mut file = self.open(path)?;
+        let mut buf = Vec::with_capacity(4096);
+        read_bounded(&mut file, &mut buf).map_err(|e| Error::io(path, e))?;
+        Ok(into_string(buf))
+    }
+
+    /// Reads a one-line attribute file, trimmed.
+    pub fn read_trimmed(&self, path: &str) -> Result<String> {
+        Ok(self.read_string(path)?.trim().to_string())
+    }
+
+    /// Reads an attribute and parses it as a number.
+    pub fn read_parsed<T: std::str::FromStr>(&self, path: &str) -> Result<T> {
+        let text = self.read_trimmed(path)?;
+        text.parse()
+            .map_err(|_| Error::parse(path, format!("expected a number, found {:?}", truncate(&text, 40))))
+    }
+
+    /// Like [`read_trimmed`](Self::read_trimmed) but `None` when the file is missing or
+    /// unreadable: for optional attributes that many devices lack.
+    pub fn read_opt(&self, path: &str) -> Option<String> {
+        self.read_trimmed(path).ok().filter(|s| !s.is_empty())
+    }
+
+    /// Like [`read_parsed`](Self::read_parsed) but `None` when missing, unreadable or not a number.
+    pub fn read_opt_parsed<T: std::str::FromStr>(&self, path: &str) -> Option<T> {
+        self.read_opt(path)?.parse().ok()
+    }
+
+    /// True when the path exists inside the root (links resolved inside the root).
+    pub fn exists(&self, path: &str) -> bool {
+        self.open_raw(path, OFlags::PATH | OFlags::CLOEXEC).is_ok()
+    }
+
+    /// Names in a directory, sorted, without `.` and `..`.
+    pub fn read_dir(&self, path: &str) -> Result<Vec<String>> {
+        let fd = self
+            .open_raw(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC)
+            .map_err(|e| Error::io(path, e))?;
+        let dir = rustix::fs::Dir::read_from(&fd).map_err(|e| Error::io(path, e.into()))?;
+        let mut names = Vec::new();
+        for entry in dir {
+            let entry = entry.map_err(|e| Error::io(path, e.into()))?;
+            let name = entry.file_name().to_string_lossy();
+            if name != "." && name != ".." {
+                names.push(name.into_owned());
+            }
+        }
+        names.sort_unstable();
+        Ok(names)
+    }
+
+    /// The target of a symbolic link, as stored (e.g. `../../bus/pci/drivers/nvme`).
+    pub fn read_link(&self, path: &str) -> Result<String> {
+        let (parent, name) = split_parent(path);
+        let fd = self
+            .open_raw(parent, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC)
+            .map_err(|e| Error::io(path, e))?;
+        let target = rustix::fs::readlinkat(&fd, name, Vec::new()).map_err(|e| Error::io(path, e.into()))?;
+        Ok(target.to_string_lossy().into_owned())
+    }
+
+    /// Last component of a link's target: the driver name of `.../driver`, the device of
+    /// `.../subsystem`, and so on.
+    pub fn link_name(&self, path: &str) -> Option<String> {
+        let target = self.read_link(path).ok()?;
+        target.rsplit('/').find(|c| !c.is_empty()).map(str::to_string)
+    }
+
+    /// Resolves every symbolic link of `path` inside the root and returns the kernel path it
+    /// names (e.g. `/sys/class/net/eth0` → `/sys/devices/pci0000:00/0000:00:03.0/net/eth0`).
+    pub fn resolve(&self, path: &str) -> Result<String> {
+        let mut done: Vec<String> = Vec::new();
+        let mut todo: Vec<String> = components_rev(path);
+        let mut links = 0;
+        while let Some(part) = todo.pop() {
+            match part.as_str() {
+                "." | "" => continue,
+                ".." => {
+                    done.pop();
+                    continue;
+                }
+                _ => {}
+            }
+            done.push(part);
+            let current = format!("/{}", done.join("/"));
+            let target = match self.read_link(&current) {
+                Ok(t) => t,
+                Err(Error::Io { source, .. }) if source.raw_os_error() == Some(libc::EINVAL) => continue,
+                Err(e) => return Err(e),
+            };
+            links += 1;
+            if links > MAX_LINKS {
+                return Err(Error::io(path, io::Error::from_raw_os_error(libc::ELOOP)));
+            }
+            done.pop();
+            if target.starts_with('/') {
+                done.clear();
+            }
+            todo.extend(components_rev(&target));
+        }
+        Ok(format!("/{}", done.join("/")))
+    }
+
+    fn open_raw(&self, path: &str, flags: OFlags) -> io::Result<OwnedFd> {
+        match &self.fd {
+            None => Ok(rustix::fs::open(path, flags, Mode::empty())?),
+            Some(root) => {
+                let rel = path.trim_start_matches('/');
+                let rel = if rel.is_empty() { "." } else { rel };
+                let how = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+                match rustix::fs::openat2(root, rel, flags, Mode::empty(), how) {
+                    Err(rustix::io::Errno::NOSYS) => {
+                        // Kernels before 5.6 lack openat2: resolve inside the root by hand.
+                        let resolved = self.resolve(path).map_err(|e| match e {
+                            Error::Io { source, .. } => source,
+                            other => io::Error::other(other.to_string()),
+                        })?;
+                        let real = self.dir.join(resolved.trim_start_matches('/'));
+                        Ok(rustix::fs::open(&real, flags | OFlags::NOFOLLOW, Mode::empty())?)
+                    }
+                    other => Ok(other?),
+                }
+            }
+        }
+    }
+}
+
+/// Reads from the start of an already open file into `buf` (cleared first) with `pread`, at
+/// most [`MAX_FILE_BYTES`]: for sampling the same /proc file repeatedly without reopening it.
+pub fn pread_all(file: &File, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.clear();
+    let mut offset = 0u64;
+    loop {
+        if buf.capacity() - buf.len() < 1024 {
+            buf.reserve(buf.capacity().max(4096));
+        }
+        let len = buf.len();
+        let spare = buf.capacity() - len;
+        buf.resize(len + spare, 0);
+        let n = match file.read_at(&mut buf[len..], offset) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+            Err(e) => {
+                buf.truncate(len);
+                return Err(e);
+            }
+        };
+        buf.truncate(len + n);
+        if n == 0 {
+            return Ok(());
+        }
+        offset += n as u64;
+        if buf.len() > MAX_FILE_BYTES {
+            return Err(too_large());
+        }
+    }
+}
+
+fn read_bounded(file: &mut File, buf: &mut Vec<u8>) -> io::Result<()> {
+    let n = file.take(MAX_FILE_BYTES as u64 + 1).read_to_end(buf)?;
+    if n > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    Ok(())
+}
+
+fn too_large() -> io::Error {
+    io::Error::other(format!("file larger than {} MiB, not read", MAX_FILE_BYTES >> 20))
+}
+
+fn into_string(buf: Vec<u8>) -> String {
+    String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+fn split_parent(path: &str) -> (&str, &str) {
+    let trimmed = path.trim_end_matches('/');
+    match trimmed.rfind('/') {
+        Some(0) => ("/", &trimmed[1..]),
+        Some(i) => (&trimmed[..i], &trimmed[i + 1..]),
+        None => (".", trimmed),
+    }
+}
+
+fn components_rev(path: &str) -> Vec<String> {
+    let mut parts: Vec<String> = Path::new(path)
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            Component::ParentDir => Some("..".to_string()),
+            _ => None,
+        })
+        .collect();
+    parts.reverse();
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn tree() -> (tempfile::TempDir, FsRoot) {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("proc/1")).unwrap();
+        std::fs::create_dir_all(d.join("sys/devices/pci0000:00/0000:00:03.0/net/eth0")).unwrap();
+        std::fs::create_dir_all(d.join("sys/class/net")).unwrap();
+        std::fs::write(d.join("proc/meminfo"), "MemTotal: 1 kB\n").unwrap();
+        std::fs::write(d.join("sys/devices/pci0000:00/0000:00:03.0/net/eth0/mtu"), "1500\n").unwrap();
+        symlink("../../devices/pci0000:00/0000:00:03.0/net/eth0", d.join("sys/class/net/eth0")).unwrap();
+        symlink("/", d.join("proc/1/root")).unwrap();
+        symlink("loop", d.join("proc/loop")).unwrap();
+        let root = FsRoot::new(d).unwrap();
+        (dir, root)
+    }
+
+    #[test]
+    fn reads_files_and_follows_relative_links() {
+        let (_d, root) = tree();
+        assert_eq!(root.read_trimmed("/proc/meminfo").unwrap(), "MemTotal: 1 kB");
+        assert_eq!(root.read_parsed::<u32>("/sys/class/net/eth0/mtu").unwrap(), 1500);
+        assert_eq!(
+            root.resolve("/sys/class/net/eth0").unwrap(),
+            "/sys/devices/pci0000:00/0000:00:03.0/net/eth0"
+        );
+        assert_eq!(root.read_dir("/sys/class/net").unwrap(), vec!["eth0".to_string()]);
+    }
+
+    #[test]
+    fn absolute_links_stay_inside_the_root() {
+        let (_d, root) = tree();
+        // proc/1/root -> / must mean the tree's root, so /proc/1/root/proc/meminfo is the tree's.
+        assert_eq!(root.read_trimmed("/proc/1/root/proc/meminfo").unwrap(), "MemTotal: 1 kB");
+        assert!(root.read_string("/proc/1/root/etc/passwd").is_err());
+        assert_eq!(root.resolve("/proc/1/root").unwrap(), "/");
+    }
+
+    #[test]
+    fn loops_missing_dirs_and_fifos_are_errors_not_hangs() {
+        let (d, root) = tree();
+        assert!(root.read_string("/proc/loop").is_err());
+        assert!(root.resolve("/proc/loop").is_err());
+        assert!(root.read_string("/proc/missing").unwrap_err().is_not_found());
+        assert!(root.read_string("/proc/1").is_err());
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            d.path().join("proc/fifo"),
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let err = root.read_string("/proc/fifo").unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn pread_rereads_from_the_start() {
+        let (_d, root) = tree();
+        let file = root.open("/proc/meminfo").unwrap();
+        let mut buf = Vec::new();
+        pread_all(&file, &mut buf).unwrap();
+        pread_all(&file, &mut buf).unwrap();
+        assert_eq!(buf, b"MemTotal: 1 kB\n");
+    }
+}

@@ -1,0 +1,85 @@
+//! Helpers for the workspace's tests: skipping with a reason, and the shared fixture archives.
+//!
+//! A test that needs root or a kernel feature calls [`skip`] when it cannot run. Elsewhere it
+//! prints the reason and returns; under `.ci/run` (which sets `HYPERMESH_REQUIRE_ALL=1`) the skip
+//! becomes a failure, so CI never passes by skipping.
+
+use std::path::{Path, PathBuf};
+
+/// Variable that turns every [`skip`] into a failure.
+pub const REQUIRE_ALL_VAR: &str = "HYPERMESH_REQUIRE_ALL";
+
+/// Reports that a test cannot run here. Panics (fails the test) when [`REQUIRE_ALL_VAR`] is set.
+pub fn skip(reason: &str) {
+    if std::env::var_os(REQUIRE_ALL_VAR).is_some_and(|v| v != "0") {
+        panic!("test could not run and {REQUIRE_ALL_VAR} is set: {reason}");
+    }
+    eprintln!("SKIP: {reason}");
+}
+
+/// True when the process runs as root (uid 0).
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// The project's `shared/` folder, beside the repository: `HYPERMESH_SHARED` if set, else the
+/// first `shared/` found beside the workspace root or one of its ancestors.
+pub fn shared_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("HYPERMESH_SHARED") {
+        return Some(PathBuf::from(dir));
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.ancestors().map(|a| a.join("shared")).find(|p| p.join("fixtures").is_dir())
+}
+
+/// Unpacks `shared/fixtures/NAME.tar.gz` into a fresh temporary directory and returns the
+/// directory the archive holds (e.g. `.../node_exporter`). `None`, with a printed reason, when
+/// the shared folder is absent (the skip fails under `.ci/run`).
+pub fn unpack_fixture(name: &str) -> Option<(tempfile_dir::TempDir, PathBuf)> {
+    let Some(shared) = shared_dir() else {
+        skip(&format!("../shared/fixtures/{name}.tar.gz not found (no shared folder beside the repo)"));
+        return None;
+    };
+    let archive = shared.join("fixtures").join(format!("{name}.tar.gz"));
+    let tmp = tempfile_dir::TempDir::new(name).expect("create a temporary directory");
+    let file = std::fs::File::open(&archive).unwrap_or_else(|e| panic!("{}: {e}", archive.display()));
+    tar::Archive::new(flate2::read::GzDecoder::new(file))
+        .unpack(tmp.path())
+        .unwrap_or_else(|e| panic!("unpack {}: {e}", archive.display()));
+    let inner = tmp.path().join(name);
+    let dir = if inner.is_dir() { inner } else { tmp.path().to_path_buf() };
+    Some((tmp, dir))
+}
+
+/// A minimal self-removing temporary directory (kept dependency-free for non-test builds).
+pub mod tempfile_dir {
+    use std::path::{Path, PathBuf};
+
+    /// A directory under the system temporary folder, removed on drop.
+    #[derive(Debug)]
+    pub struct TempDir(PathBuf);
+
+    impl TempDir {
+        /// Creates `$TMPDIR/hypermesh-PREFIX-PID-N`.
+        pub fn new(prefix: &str) -> std::io::Result<Self> {
+            use std::sync::atomic::{AtomicU32, Ordering};
+            static NEXT: AtomicU32 = AtomicU32::new(0);
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let path = std::env::temp_dir().join(format!("hypermesh-{prefix}-{}-{n}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(&path)?;
+            Ok(TempDir(path))
+        }
+
+        /// The directory.
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! `hypermesh profile`: the host inventory as tables or JSON.
+
+use super::Global;
+use super::output::{Table, bytes, key_values, opt, opt_bytes};
+use hypermesh_os::{HostProfile, Section, cpulist, detect};
+use std::process::ExitCode;
+
+/// Arguments of `hypermesh profile`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print the full profile as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Only these sections (comma-separated: platform,cpu,numa,memory,storage,network,gpus).
+    #[arg(long, value_delimiter = ',')]
+    pub section: Vec<Section>,
+}
+
+/// Runs the command: exit 0 when anything could be read, errors listed per section.
+pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
+    let backend = global.backend()?;
+    let profile = detect(backend.as_ref(), &args.section);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&profile)?);
+    } else {
+        print!("{}", render(&profile));
+    }
+    Ok(exit_code(&profile, &args.section))
+}
+
+/// Non-zero only when every requested section failed.
+fn exit_code(profile: &HostProfile, sections: &[Section]) -> ExitCode {
+    let requested = if sections.is_empty() { Section::ALL.len() } else { sections.len() };
+    let failed = profile
+        .errors
+        .iter()
+        .filter(|e| e.path.is_none() || section_missing(profile, e.section))
+        .map(|e| e.section)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|s| section_missing(profile, *s))
+        .count();
+    if failed >= requested { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+fn section_missing(p: &HostProfile, s: Section) -> bool {
+    match s {
+        Section::Platform => p.platform.is_none(),
+        Section::Cpu => p.cpu.is_none(),
+        Section::Numa => p.numa.is_none(),
+        Section::Memory => p.memory.is_none(),
+        Section::Storage => p.storage.is_none(),
+        Section::Network => p.network.is_none(),
+        Section::Gpus => p.errors.iter().any(|e| e.section == Section::Gpus) && p.gpus.is_empty(),
+    }
+}
+
+/// Renders the profile as human tables.
+pub fn render(p: &HostProfile) -> String {
+    let mut out = String::new();
+    if let Some(pl) = &p.platform {
+        out += &key_values(
+            "Platform",
+            &[
+                ("os", opt(pl.distro.clone().or(Some(pl.os.clone())))),
+                ("kernel", opt(pl.kernel.clone())),
+                ("arch", opt(pl.arch.clone())),
+                ("hostname", opt(pl.hostname.clone())),
+                ("virtualization", pl.virtualization.clone().unwrap_or_else(|| "none detected".into())),
+                ("container", pl.container.clone().unwrap_or_else(|| "none detected".into())),
+            ],
+        );
+        out.push('\n');
+    }
+    if let Some(c) = &p.cpu {
+        out += &key_values(
+            "CPU",
+            &[
+                ("model", opt(c.model.clone())),
+                ("vendor", opt(c.vendor.clone())),
+                ("packages", c.packages.to_string()),
+                ("cores", c.cores.to_string()),
+                ("logical cpus", format!("{} (online {})", c.logical_cpus, cpulist::format_list(&c.online))),
+                ("threads/core", c.threads_per_core.to_string()),
+                (
+                    "frequency",
+                    c.frequency
+                        .as_ref()
+                        .map(|f| {
+                            format!(
+                                "{} - {} MHz",
+                                opt(f.min_khz.map(|k| k / 1000)),
+                                opt(f.max_khz.map(|k| k / 1000))
+                            )
+                        })
+                        .unwrap_or_else(|| "-".into()),
+                ),
+                ("flags", format!("{} flags", c.flags.len())),
+            ],
+        );
+        if !c.caches.is_empty() {
+            let mut t = Table::new(&["  CACHE", "TYPE", "SIZE", "INSTANCES"]);
+            for cache in &c.caches {
+                t.row(vec![
+                    format!("  L{}", cache.level),
+                    cache.kind.clone(),
+                    opt_bytes(cache.size_bytes),
+                    cache.instances.to_string(),
+                ]);
+            }
+            out += &t.render();
+        }
+        if c.kinds.len() > 1 {
+            let mut t = Table::new(&["  KIND", "CPUS", "CORES", "MAX MHZ"]);
+            for k in &c.kinds {
+                t.row(vec![
+                    format!("  {}", k.name),
+                    cpulist::format_list(&k.cpus),
+                    k.cores.to_string(),
+                    opt(k.max_frequency_khz.map(|f| f / 1000)),
+                ]);
+            }
+            out += &t.render();
+        }
+        out.push('\n');
+    }
+    if let Some(n) = &p.numa {
+        let mut t = Table::new(&["NUMA NODE", "CPUS", "MEMORY"]);
+        for node in &n.nodes {
+            t.row(vec![
+                node.id.to_string(),
+                cpulist::format_list(&node.cpus),
+                opt_bytes(node.memory_total_bytes),
+            ]);
+        }
+        out += &t.render();
+        out.push('\n');
+    }
+    if let Some(m) = &p.memory {
+        out += &key_values(
+            "Memory",
+            &[
+                ("total", bytes(m.total_bytes)),
+                (
+                    "available",
+                    m.available_bytes.map(bytes).unwrap_or_else(|| {
+                        format!("unavailable ({})", m.available_note.as_deref().unwrap_or("not reported"))
+                    }),
+                ),
+                ("swap", opt_bytes(m.swap_total_bytes)),
+                ("transparent hugepages", opt(m.transparent_hugepage.clone())),
+            ],
+        );
+        out.push('\n');
+    }
+    if let Some(s) = &p.storage {
+        let mut t = Table::new(&["DISK", "KIND", "SIZE", "MODEL", "PARTITIONS"]);
+        for d in &s.block_devices {
+            let kind = serde_json::to_value(d.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            t.row(vec![
+                d.name.clone(),
+                kind,
+                bytes(d.size_bytes),
+                opt(d.model.clone()),
+                d.partitions.len().to_string(),
+            ]);
+        }
+        out += &t.render();
+        out.push('\n');
+        let mut t = Table::new(&["MOUNT", "TYPE", "DEVICE", "SIZE", "AVAILABLE"]);
+        for f in &s.filesystems {
+            t.row(vec![
+                f.mount_point.clone(),
+                f.fs_type.clone(),
+                f.device.clone(),
+                opt_bytes(f.total_bytes),
+                opt_bytes(f.available_bytes),
+            ]);
+        }
+        out += &t.render();
+        out.push('\n');
+    }
+    if let Some(n) = &p.network {
+        let mut t = Table::new(&["INTERFACE", "STATE", "MAC", "MTU", "SPEED", "KIND", "ADDRESSES"]);
+        for i in &n.interfaces {
+            let mut addrs = i.ipv4.clone();
+            addrs.extend(i.ipv6.iter().cloned());
+            t.row(vec![
+                i.name.clone(),
+                opt(i.oper_state.clone()),
+                opt(i.mac.clone()),
+                opt(i.mtu),
+                i.speed_mbps.map(|s| format!("{s} Mb/s")).unwrap_or_else(|| "-".into()),
+                opt(i.kind.clone()),
+                addrs.join(" "),
+            ]);
+        }
+        out += &t.render();
+        out.push('\n');
+    }
+    if p.gpus.is_empty() {
+        out += "GPUs: none found\n";
+    } else {
+        let mut t =
+            Table::new(&["GPU", "VENDOR", "MODEL", "KIND", "DRIVER", "MEMORY", "USED", "BUSY", "TEMP"]);
+        for g in &p.gpus {
+            let kind = g
+                .kind
+                .and_then(|k| serde_json::to_value(k).ok())
+                .and_then(|v| v.as_str().map(str::to_string));
+            t.row(vec![
+                g.pci_address.clone(),
+                opt(g.vendor.clone()),
+                opt(g.model.clone()),
+                opt(kind),
+                opt(g.driver.clone()),
+                opt_bytes(g.memory_total_bytes),
+                opt_bytes(g.memory_used_bytes),
+                opt(g.utilization_percent.map(|u| format!("{u:.0}%"))),
+                opt(g.temperature_celsius.map(|t| format!("{t:.0}°C"))),
+            ]);
+        }
+        out += &t.render();
+    }
+    if !p.errors.is_empty() {
+        out += "\nCould not read:\n";
+        for e in &p.errors {
+            out += &format!("  {e}\n");
+        }
+    }
+    out
+}
