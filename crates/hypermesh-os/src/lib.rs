@@ -6,6 +6,7 @@
 
 pub mod cpulist;
 pub mod error;
+pub mod gpu;
 pub mod linux;
 pub mod model;
 pub mod profile;

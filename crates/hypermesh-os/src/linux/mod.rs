@@ -1,9 +1,18 @@
 //! The Linux native backend: reads /proc and /sys under a [`FsRoot`].
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{Cpu, Gpu, Memory, Network, Numa, Platform, Storage};
 use crate::profile::{Backend, Problems};
 use crate::root::FsRoot;
+
+pub mod cpu;
+pub mod meminfo;
+pub mod memory;
+pub mod mountinfo;
+pub mod network;
+pub mod numa;
+pub mod platform;
+pub mod storage;
 
 /// Reads a Linux host (live or captured) through its /proc and /sys.
 #[derive(Debug)]
@@ -23,33 +32,29 @@ impl LinuxBackend {
     }
 }
 
-fn todo(what: &str) -> Error {
-    Error::Unsupported(format!("{what} detection is not implemented yet"))
-}
-
 impl Backend for LinuxBackend {
     fn name(&self) -> &'static str {
         "linux"
     }
-    fn platform(&self, _problems: &mut Problems) -> Result<Platform> {
-        Err(todo("platform"))
+    fn platform(&self, problems: &mut Problems) -> Result<Platform> {
+        platform::detect(&self.root, problems)
     }
-    fn cpu(&self, _problems: &mut Problems) -> Result<Cpu> {
-        Err(todo("cpu"))
+    fn cpu(&self, problems: &mut Problems) -> Result<Cpu> {
+        cpu::detect(&self.root, problems)
     }
-    fn numa(&self, _problems: &mut Problems) -> Result<Numa> {
-        Err(todo("numa"))
+    fn numa(&self, problems: &mut Problems) -> Result<Numa> {
+        numa::detect(&self.root, problems)
     }
-    fn memory(&self, _problems: &mut Problems) -> Result<Memory> {
-        Err(todo("memory"))
+    fn memory(&self, problems: &mut Problems) -> Result<Memory> {
+        memory::detect(&self.root, problems)
     }
-    fn storage(&self, _problems: &mut Problems) -> Result<Storage> {
-        Err(todo("storage"))
+    fn storage(&self, problems: &mut Problems) -> Result<Storage> {
+        storage::detect(&self.root, problems)
     }
-    fn network(&self, _problems: &mut Problems) -> Result<Network> {
-        Err(todo("network"))
+    fn network(&self, problems: &mut Problems) -> Result<Network> {
+        network::detect(&self.root, problems)
     }
-    fn gpus(&self, _problems: &mut Problems) -> Result<Vec<Gpu>> {
-        Err(todo("gpu"))
+    fn gpus(&self, problems: &mut Problems) -> Result<Vec<Gpu>> {
+        crate::gpu::detect(&self.root, problems)
     }
 }
