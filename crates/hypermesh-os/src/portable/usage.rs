@@ -171,5 +171,10 @@ mod tests {
         assert!(usage.interval_seconds >= MINIMUM_CPU_UPDATE_INTERVAL.as_secs_f64());
         assert!((0.0..=100.0).contains(&usage.cpu.total_percent));
         assert!(usage.memory.used_bytes > 0 && usage.memory.available_bytes > 0);
+        let json = serde_json::to_value(&usage).unwrap();
+        assert!(json["cpu"]["total_percent"].is_number() && json["cpu"]["per_cpu"].is_array());
+        assert!(json["memory"]["used_bytes"].is_u64() && json["memory"]["available_bytes"].is_u64());
+        let lo = json["network"].as_array().unwrap().iter().find(|i| i["name"] == "lo").unwrap();
+        assert!(lo["rx_bytes_per_sec"].is_number() && lo["tx_bytes_per_sec"].is_number());
     }
 }
