@@ -140,30 +140,53 @@ fn by_mount_point(list: &[Filesystem]) -> BTreeMap<&str, &Filesystem> {
     list.iter().map(|f| (f.mount_point.as_str(), f)).collect()
 }
 
+/// Mount points of /proc/self/mountinfo that sysinfo does not filter out, with their type.
+fn kernel_mounts_sysinfo_keeps() -> BTreeMap<String, String> {
+    let (mounts, bad) = mountinfo::parse(&host().read_string("/proc/self/mountinfo").unwrap());
+    assert!(bad.is_empty(), "{bad:?}");
+    mounts
+        .into_iter()
+        .filter(|m| sysinfo_leaves_out(&m.source, &m.mount_point, &m.fs_type).is_none())
+        .map(|m| (m.mount_point, m.fs_type))
+        .collect()
+}
+
+/// Entries equal in two kernel readings taken around the backends' (other tests may add or
+/// remove mounts and interfaces meanwhile), and every key seen in either.
+fn stable<V: PartialEq + Clone>(
+    before: &BTreeMap<String, V>,
+    after: &BTreeMap<String, V>,
+) -> (BTreeMap<String, V>, BTreeSet<String>) {
+    let same = before.iter().filter(|(k, v)| after.get(*k) == Some(v)).map(|(k, v)| (k.clone(), v.clone()));
+    (same.collect(), before.keys().chain(after.keys()).cloned().collect())
+}
+
 #[test]
 fn filesystem_sizes_agree() {
+    let before = kernel_mounts_sysinfo_keeps();
     let portable = PortableBackend::new().storage(&mut Problems::new()).unwrap();
+    let native = native_section("storage", |b, p| b.storage(p));
+    let (kept, seen) = stable(&before, &kernel_mounts_sysinfo_keeps());
     let listed = by_mount_point(&portable.filesystems);
     assert!(portable.block_devices.is_empty(), "sysinfo has no block device list");
     assert!(listed.contains_key("/"), "the root filesystem must be listed: {listed:?}");
 
     // Kernel: exactly the mounts sysinfo does not filter out are listed, with statvfs's size.
-    let (mounts, bad) = mountinfo::parse(&host().read_string("/proc/self/mountinfo").unwrap());
-    assert!(bad.is_empty(), "{bad:?}");
-    let kept: Vec<_> = mounts
-        .iter()
-        .filter(|m| sysinfo_leaves_out(&m.source, &m.mount_point, &m.fs_type).is_none())
-        .collect();
-    let expected: BTreeSet<&str> = kept.iter().map(|m| m.mount_point.as_str()).collect();
-    let got: BTreeSet<&str> = listed.keys().copied().collect();
-    assert_eq!(got, expected, "portable filesystems vs /proc/self/mountinfo minus sysinfo's filter");
-    for m in kept {
-        let fs = listed[m.mount_point.as_str()];
-        assert_eq!(fs.total_bytes, statvfs_total(&m.mount_point), "{} size vs statvfs", m.mount_point);
-        assert_eq!(fs.fs_type, m.fs_type, "{} type", m.mount_point);
+    for (mount_point, fs_type) in &kept {
+        let fs = listed.get(mount_point.as_str()).unwrap_or_else(|| {
+            panic!("{mount_point} ({fs_type}) is mounted and not filtered by sysinfo, yet not listed")
+        });
+        assert_eq!(fs.total_bytes, statvfs_total(mount_point), "{mount_point} size vs statvfs");
+        assert_eq!(&fs.fs_type, fs_type, "{mount_point} type");
+    }
+    for mount_point in listed.keys() {
+        assert!(
+            seen.contains(*mount_point),
+            "portable lists {mount_point}, which mountinfo does not (or filters)"
+        );
     }
 
-    let Some(native) = native_section("storage", |b, p| b.storage(p)) else { return };
+    let Some(native) = native else { return };
     let native_listed = by_mount_point(&native.filesystems);
     for (mount_point, nfs) in &native_listed {
         match listed.get(mount_point) {
@@ -173,7 +196,7 @@ fn filesystem_sizes_agree() {
             None => {
                 let reason = sysinfo_leaves_out(&nfs.device, mount_point, &nfs.fs_type);
                 assert!(
-                    reason.is_some(),
+                    reason.is_some() || !kept.contains_key(*mount_point),
                     "native lists {mount_point} ({}) but portable does not, and no sysinfo rule explains it",
                     nfs.fs_type
                 );
@@ -184,7 +207,9 @@ fn filesystem_sizes_agree() {
     for (mount_point, pfs) in &listed {
         // The native backend lists a bind-mounted filesystem once; sysinfo lists every mount.
         assert!(
-            native_listed.contains_key(mount_point) || native_devices.contains(pfs.device.as_str()),
+            native_listed.contains_key(mount_point)
+                || native_devices.contains(pfs.device.as_str())
+                || !kept.contains_key(*mount_point),
             "portable lists {mount_point} ({}) that native has neither there nor as a bind mount of {}",
             pfs.fs_type,
             pfs.device
@@ -215,17 +240,28 @@ fn macs(interfaces: &[Interface]) -> BTreeMap<String, Option<String>> {
 
 #[test]
 fn interface_names_and_macs_agree() {
-    let portable = PortableBackend::new().network(&mut Problems::new()).unwrap();
-    let portable = macs(&portable.interfaces);
-    assert_eq!(portable, kernel_macs(), "portable vs /sys/class/net (names and addresses)");
-    if let Some(native) = native_section("network", |b, p| b.network(p)) {
-        // sysinfo cannot tell an all-zero address (Linux loopback) from none: it reports `None`
-        // where the native backend reports `00:00:00:00:00:00`.
-        let native: BTreeMap<String, Option<String>> = macs(&native.interfaces)
-            .into_iter()
-            .map(|(n, m)| (n, m.map(|m| m.to_ascii_lowercase()).filter(|m| m != "00:00:00:00:00:00")))
-            .collect();
-        assert_eq!(portable, native, "interface names and MACs: portable vs native");
+    let before = kernel_macs();
+    let portable = macs(&PortableBackend::new().network(&mut Problems::new()).unwrap().interfaces);
+    let native = native_section("network", |b, p| b.network(p));
+    let (kernel, seen) = stable(&before, &kernel_macs());
+    for (name, mac) in &kernel {
+        assert_eq!(portable.get(name), Some(mac), "{name}: portable vs /sys/class/net/{name}/address");
+    }
+    for name in portable.keys() {
+        assert!(seen.contains(name), "portable lists {name}, which /sys/class/net does not");
+    }
+    let Some(native) = native else { return };
+    // sysinfo cannot tell an all-zero address (Linux loopback) from none: it reports `None`
+    // where the native backend reports `00:00:00:00:00:00`.
+    let native: BTreeMap<String, Option<String>> = macs(&native.interfaces)
+        .into_iter()
+        .map(|(n, m)| (n, m.map(|m| m.to_ascii_lowercase()).filter(|m| m != "00:00:00:00:00:00")))
+        .collect();
+    for name in kernel.keys() {
+        assert_eq!(portable.get(name), native.get(name), "{name}: MAC portable vs native");
+    }
+    for name in native.keys() {
+        assert!(seen.contains(name), "native lists {name}, which /sys/class/net does not");
     }
 }
 
@@ -242,4 +278,34 @@ fn unknown_values_are_named_not_guessed() {
     assert!(problems.iter().any(|p| p.to_string().contains("block_devices")), "{problems:?}");
     let err = backend.numa(&mut Problems::new()).unwrap_err();
     assert!(matches!(err, Error::Unsupported(_)), "{err}");
+}
+
+/// PCI addresses of the display-class (0x03) devices behind `/sys/class/drm/card*`: the only
+/// GPUs sysinfo can list on Linux.
+fn kernel_drm_gpus() -> BTreeSet<String> {
+    let root = host();
+    let Ok(cards) = root.read_dir("/sys/class/drm") else { return BTreeSet::new() };
+    cards
+        .into_iter()
+        .filter(|c| c.starts_with("card") && !c.contains('-'))
+        .filter(|c| {
+            root.read_opt(&format!("/sys/class/drm/{c}/device/class")).is_some_and(|k| k.starts_with("0x03"))
+        })
+        .filter_map(|c| root.link_name(&format!("/sys/class/drm/{c}/device")))
+        .collect()
+}
+
+#[test]
+fn gpus_are_drm_display_devices() {
+    let portable = PortableBackend::new().gpus(&mut Problems::new()).unwrap();
+    let listed: BTreeSet<String> = portable.iter().map(|g| g.pci_address.clone()).collect();
+    assert_eq!(listed.len(), portable.len(), "one entry per GPU");
+    // sysinfo lists a DRM display device only when it knows the vendor, and an NVIDIA one only
+    // when NVML or Vulkan can be loaded: a subset of the kernel's list, never more.
+    let kernel = kernel_drm_gpus();
+    assert!(listed.is_subset(&kernel), "portable GPUs {listed:?} vs DRM display devices {kernel:?}");
+    if let Some(native) = native_section("gpus", |b, p| b.gpus(p)) {
+        let native: BTreeSet<String> = native.iter().map(|g| g.pci_address.clone()).collect();
+        assert!(listed.is_subset(&native), "portable GPUs {listed:?} vs native {native:?}");
+    }
 }

@@ -19,6 +19,11 @@ pub(super) fn detect(problems: &mut Problems) -> Result<Storage> {
             .into(),
     ));
     not_reported("filesystem free_bytes, inodes, mount options other than ro/rw", problems);
+    problems.push(Error::Unavailable(
+        "disk_kind: sysinfo's SSD/HDD verdict cannot tell virtual disks apart (on Linux it follows \
+         the rotational flag, which virtio disks leave at 1)"
+            .into(),
+    ));
     let mut filesystems: Vec<Filesystem> = disks.iter().map(|d| filesystem(d, problems)).collect();
     filesystems.sort_by(|a, b| a.mount_point.cmp(&b.mount_point));
     Ok(Storage { block_devices: Vec::new(), filesystems })
