@@ -9,6 +9,7 @@ pub mod error;
 pub mod gpu;
 pub mod linux;
 pub mod model;
+pub mod portable;
 pub mod profile;
 pub mod root;
 pub mod testing;

@@ -99,4 +99,8 @@ pub struct Filesystem {
     pub inodes_total: Option<u64>,
     /// Inodes free.
     pub inodes_free: Option<u64>,
+    /// Kind of the disk that holds it, where the backend knows it (the portable backend's only
+    /// disk information: sysinfo's SSD/HDD/removable per mounted filesystem).
+    #[serde(default)]
+    pub disk_kind: Option<DiskKind>,
 }

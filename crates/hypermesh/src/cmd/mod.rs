@@ -5,7 +5,8 @@ pub mod output;
 pub mod profile;
 
 use anyhow::Context;
-use hypermesh_os::{Backend, FsRoot, linux::LinuxBackend};
+use hypermesh_os::portable::select::{self, BackendKind};
+use hypermesh_os::{Backend, FsRoot};
 use std::path::PathBuf;
 
 /// Options that apply to every subcommand.
@@ -14,6 +15,10 @@ pub struct Global {
     /// Read /proc and /sys under DIR instead of / (e.g. the host's, mounted in a container).
     #[arg(long, global = true, env = "HYPERMESH_ROOT", value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Backend: `native` (Linux /proc and /sys, the default on Linux) or `portable` (sysinfo,
+    /// the default elsewhere; live host only, so not with --root).
+    #[arg(long, global = true, env = "HYPERMESH_BACKEND", value_name = "native|portable")]
+    pub backend: Option<BackendKind>,
 }
 
 impl Global {
@@ -25,8 +30,9 @@ impl Global {
         }
     }
 
-    /// The backend that answers host questions.
+    /// The backend that answers host questions: the one asked for, else the one for this OS.
     pub fn backend(&self) -> anyhow::Result<Box<dyn Backend>> {
-        Ok(Box::new(LinuxBackend::new(self.fs_root()?)))
+        let root = self.root.as_ref().map(|_| self.fs_root()).transpose()?;
+        select::open(self.backend, root).context("cannot open the backend")
     }
 }
