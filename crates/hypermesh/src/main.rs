@@ -24,6 +24,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`hypermesh profile --json | head`) like other Unix tools,
+    // instead of panicking inside println!.
+    // SAFETY: setting a signal disposition to the default before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Profile(args) => cmd::profile::run(&cli.global, args),
