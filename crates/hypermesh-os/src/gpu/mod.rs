@@ -22,16 +22,21 @@ use crate::root::FsRoot;
 use names::PciNames;
 use pci::DisplayFunction;
 
+/// Why NVML is not asked about GPUs read under an alternate root: it would describe this
+/// machine's GPUs, not the root's.
+const NVML_NOT_UNDER_ROOT: &str = "not queried under an alternate root (NVML sees only this machine)";
+
 /// Detects the GPUs under `root`. An empty list, not an error, when there are none.
 pub fn detect(root: &FsRoot, problems: &mut Problems) -> Result<Vec<Gpu>> {
     let mut gpus = detect_sysfs(root, problems)?;
-    if root.is_host() && gpus.iter().any(|g| g.vendor_id == nvml::NVIDIA_VENDOR_ID) {
-        nvml::merge(&mut gpus, nvml::shared());
+    if gpus.iter().any(|g| g.vendor_id == nvml::NVIDIA_VENDOR_ID) {
+        let api = if root.is_host() { nvml::shared() } else { Err(NVML_NOT_UNDER_ROOT) };
+        nvml::merge(&mut gpus, api);
     }
     Ok(gpus)
 }
 
-/// Detection from sysfs alone (no NVML): what [`detect`] returns under an alternate root.
+/// Detection from sysfs alone: [`detect`] without NVML and its notes (for measuring the sysfs part).
 pub fn detect_sysfs(root: &FsRoot, problems: &mut Problems) -> Result<Vec<Gpu>> {
     let functions = pci::display_functions(root, problems)?;
     if functions.is_empty() {

@@ -86,7 +86,7 @@ fn drm_owner(root: &FsRoot, node: &str, found: &mut Vec<DisplayFunction>) -> Res
     // the owner (virtio-gpu sits one level below its PCI function: .../0000:00:01.0/virtio0/drm).
     let path = format!("{DRM_CLASS}/{node}");
     if let Ok(target) = root.read_link(&path) {
-        let owner = target.split('/').filter(|c| is_pci_address(c)).next_back();
+        let owner = target.split('/').rfind(|c| is_pci_address(c));
         if let Some(i) = owner.and_then(|a| found.iter().position(|f| f.address == a)) {
             return Ok(Some(i));
         }
