@@ -3,13 +3,20 @@
 use crate::model::PcieLink;
 use crate::root::FsRoot;
 
+/// Class and subclass of VGA-compatible controllers.
+const VGA_CLASS: u32 = 0x0300;
+
 /// NUMA node of the device; `None` when the kernel says -1 (no NUMA) or the file is missing.
 pub fn numa_node(root: &FsRoot, dir: &str) -> Option<u32> {
     root.read_opt_parsed::<i64>(&format!("{dir}/numa_node")).and_then(|n| u32::try_from(n).ok())
 }
 
-/// True when firmware booted on this VGA device; `None` for non-VGA functions (no such file).
-pub fn boot_vga(root: &FsRoot, dir: &str) -> Option<bool> {
+/// True when firmware booted on this VGA device; `None` for other functions, which have no
+/// such file (only class 0x0300xx is read).
+pub fn boot_vga(root: &FsRoot, dir: &str, class: u32) -> Option<bool> {
+    if class >> 8 != VGA_CLASS {
+        return None;
+    }
     match root.read_opt(&format!("{dir}/boot_vga"))?.as_str() {
         "1" => Some(true),
         "0" => Some(false),
@@ -20,12 +27,14 @@ pub fn boot_vga(root: &FsRoot, dir: &str) -> Option<bool> {
 /// PCIe link from `current_link_{speed,width}` and `max_link_{speed,width}`; `None` when the
 /// device has no PCIe capability (emulated PCI, integrated graphics on the root bus).
 pub fn pcie_link(root: &FsRoot, dir: &str) -> Option<PcieLink> {
-    let speed = |name: &str| root.read_opt(&format!("{dir}/{name}")).as_deref().and_then(parse_speed);
+    let speed = |name: &str| root.read_opt(&format!("{dir}/{name}")).map(|s| parse_speed(&s));
     let width = |name: &str| root.read_opt_parsed::<u32>(&format!("{dir}/{name}")).filter(|w| *w > 0);
+    // The four files exist together or not at all: one miss spares the other reads.
+    let max_speed_gts = speed("max_link_speed")?;
     let link = PcieLink {
-        current_speed_gts: speed("current_link_speed"),
+        current_speed_gts: speed("current_link_speed").flatten(),
         current_width: width("current_link_width"),
-        max_speed_gts: speed("max_link_speed"),
+        max_speed_gts,
         max_width: width("max_link_width"),
         current_generation: None,
         max_generation: None,

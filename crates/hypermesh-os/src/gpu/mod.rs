@@ -42,7 +42,7 @@ pub fn detect_sysfs(root: &FsRoot, problems: &mut Problems) -> Result<Vec<Gpu>> 
     if functions.is_empty() {
         return Ok(Vec::new());
     }
-    let names = PciNames::load(root);
+    let names = PciNames::new(root);
     Ok(functions.into_iter().map(|f| describe(root, &names, f)).collect())
 }
 
@@ -61,7 +61,7 @@ fn describe(root: &FsRoot, names: &PciNames, f: DisplayFunction) -> Gpu {
         class_code: format!("{:06x}", ids.class),
         numa_node: attrs::numa_node(root, &f.dir),
         pcie: attrs::pcie_link(root, &f.dir),
-        boot_vga: attrs::boot_vga(root, &f.dir),
+        boot_vga: attrs::boot_vga(root, &f.dir, ids.class),
         drm_card: f.drm_card,
         drm_render: f.drm_render,
         pci_address: f.address,

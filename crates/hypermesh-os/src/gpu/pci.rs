@@ -92,13 +92,11 @@ fn drm_owner(root: &FsRoot, node: &str, found: &mut Vec<DisplayFunction>) -> Res
         }
     }
     let dir = format!("{path}/device");
-    if !root.exists(&format!("{dir}/uevent")) {
-        return Ok(None);
-    }
     let (address, ids, driver) = match read_function(root, &dir) {
         Ok(f) => f,
-        // A non-PCI owner (platform device) has a uevent without PCI keys.
+        // A non-PCI owner (platform device) has a uevent without PCI keys, a virtual one none.
         Err(Error::Parse { .. }) => return Ok(None),
+        Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e),
     };
     if let Some(i) = found.iter().position(|f| f.address == address) {
