@@ -21,6 +21,8 @@ enum Command {
     Profile(cmd::profile::Args),
     /// Archive every /proc and /sys file the detection reads, for `--root` to read back.
     Capture(cmd::capture::Args),
+    /// List GPUs: PCI identity, vendor detail from sysfs, NVIDIA live state through NVML.
+    Gpus(cmd::gpus::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Profile(args) => cmd::profile::run(&cli.global, args),
         Command::Capture(args) => cmd::capture::run(&cli.global, args),
+        Command::Gpus(args) => cmd::gpus::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,
