@@ -324,15 +324,30 @@ fn spawn_worker(work: Arc<Work>, tx: mpsc::Sender<(usize, Outcome)>) -> io::Resu
 }
 
 fn probe(job: &Job, stat: &StatFn) -> Outcome {
-    if let Some((major, minor)) = job.expect_dev {
-        match rustix::fs::stat(&job.path) {
-            Ok(st) if rustix::fs::major(st.st_dev) == major && rustix::fs::minor(st.st_dev) == minor => {}
-            _ => return Outcome::Unreachable,
-        }
+    if let Some(dev) = job.expect_dev
+        && !is_mount_root_of(&job.path, dev)
+    {
+        return Outcome::Unreachable;
     }
     match stat(&job.path) {
         Ok(u) => Outcome::Usage(u),
         Err(e) => Outcome::Failed(e),
+    }
+}
+
+/// True when `path` is the root of a mount (statx `MOUNT_ROOT`) of device `major:minor`: the
+/// proof that a mount point under an alternate root is the captured host's filesystem and not
+/// a plain directory of this machine. Kernels without `MOUNT_ROOT` (before 5.8) get `false`.
+fn is_mount_root_of(path: &Path, (major, minor): (u32, u32)) -> bool {
+    use rustix::fs::{AtFlags, StatxAttributes, StatxFlags};
+    match rustix::fs::statx(rustix::fs::CWD, path, AtFlags::NO_AUTOMOUNT, StatxFlags::BASIC_STATS) {
+        Ok(st) => {
+            st.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT)
+                && st.stx_attributes.contains(StatxAttributes::MOUNT_ROOT)
+                && st.stx_dev_major == major
+                && st.stx_dev_minor == minor
+        }
+        Err(_) => false,
     }
 }
 
@@ -407,18 +422,40 @@ mod tests {
 
     #[test]
     fn alternate_root_measures_a_reachable_mount() {
-        // The tempdir itself is on some real filesystem: name its device as the root mount.
+        if !crate::testing::is_root() {
+            crate::testing::skip("mounting a tmpfs needs root");
+            return;
+        }
+        // A tree whose /mnt is a real mount (as /host/<mount point> is in a container), and
+        // whose / is a plain directory on some other filesystem.
         let dir = tempfile::tempdir().unwrap();
-        let st = rustix::fs::stat(dir.path()).unwrap();
-        let mm = format!("{}:{}", rustix::fs::major(st.st_dev), rustix::fs::minor(st.st_dev));
+        let mnt = dir.path().join("mnt");
+        std::fs::create_dir_all(&mnt).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "hypermesh-test"])
+            .arg(&mnt)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "mount tmpfs on {}", mnt.display());
+        let mm = |p: &Path| {
+            let st = rustix::fs::stat(p).unwrap();
+            format!("{}:{}", rustix::fs::major(st.st_dev), rustix::fs::minor(st.st_dev))
+        };
+        let text = format!(
+            "1 0 {} / / rw - ext4 /dev/x rw\n2 1 {} / /mnt rw - tmpfs t rw\n",
+            mm(dir.path()),
+            mm(&mnt)
+        );
         std::fs::create_dir_all(dir.path().join("proc/1")).unwrap();
-        std::fs::write(dir.path().join("proc/1/mountinfo"), format!("1 0 {mm} / / rw - ext4 /dev/x rw\n"))
-            .unwrap();
+        std::fs::write(dir.path().join("proc/1/mountinfo"), text).unwrap();
         let root = FsRoot::new(dir.path()).unwrap();
-        let mut problems = Problems::new();
-        let fs = detect(&root, &mut problems).unwrap();
-        let expect = statvfs(dir.path()).unwrap();
-        assert_eq!(fs[0].total_bytes, Some(expect.total));
+        let fs = detect(&root, &mut Problems::new()).unwrap();
+        let expect = statvfs(&mnt).unwrap();
+        let _ = std::process::Command::new("umount").arg(&mnt).status();
+        assert_eq!(fs[0].mount_point, "/");
+        assert_eq!(fs[0].total_bytes, None, "the tree's / is a directory, not that mount");
+        assert_eq!(fs[1].total_bytes, Some(expect.total));
+        assert_eq!(fs[1].total_bytes, Some(1 << 20));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Storage section: block devices (`/sys/block`), NVMe controllers (`/sys/class/nvme`) and
 //! mounted filesystems (mountinfo + statvfs). Each part is read on its own: one that cannot be
 //! read becomes a problem entry and the others still report; the section fails only when
-//! none of them could be read.
+//! neither block devices nor mounts could be read.
 
 use crate::error::Result;
 use crate::model::Storage;
@@ -17,10 +17,15 @@ pub fn detect(root: &FsRoot, problems: &mut Problems) -> Result<Storage> {
     let nvme = nvme::detect(root, problems);
     let block = block::detect(root, nvme.as_deref().unwrap_or(&[]), problems);
     let filesystems = filesystems::detect(root, problems);
-    if let (Err(e), Err(_), Err(_)) = (&block, &nvme, &filesystems) {
-        // Nothing at all could be read: the first cause stands for the section.
-        return Err(crate::Error::Unavailable(format!("no storage information: {e}")));
-    }
+    let (block, filesystems) = match (block, filesystems) {
+        (Err(e), Err(f)) => {
+            // Neither disks nor mounts could be read: the section failed. The block error
+            // stands for it; the mount error is kept as a problem.
+            problems.push(f);
+            return Err(e);
+        }
+        pair => pair,
+    };
     Ok(Storage {
         block_devices: or_problem(block, problems),
         nvme_controllers: or_problem(nvme, problems),
