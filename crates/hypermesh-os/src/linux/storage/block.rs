@@ -120,13 +120,13 @@ fn device(
     problems: &mut Problems,
 ) -> Option<BlockDevice> {
     let base = format!("{BLOCK}/{name}");
-    // A live /sys/block/X is a link into /sys/devices; a captured tree may hold a directory.
-    let link = root.read_link(&base).ok();
     let class = class_of(name);
     let size_bytes = sectors_to_bytes(root, &format!("{base}/size"), problems);
     if class == Some("loop") && size_bytes == Some(0) {
         return None;
     }
+    // A live /sys/block/X is a link into /sys/devices; a captured tree may hold a directory.
+    let link = root.read_link(&base).ok();
     let flag = |a: &str| root.read_opt_parsed::<u8>(&format!("{base}/{a}")).map(|v| v != 0);
     let mut d = BlockDevice {
         name: name.to_string(),

@@ -410,6 +410,29 @@ mod tests {
     }
 
     #[test]
+    fn a_hung_mount_is_a_problem_of_its_own_on_the_live_host() {
+        let stat: Arc<StatFn> = Arc::new(|p: &Path| {
+            if p == Path::new("/") {
+                std::thread::sleep(Duration::from_secs(5));
+            }
+            statvfs(p)
+        });
+        let options = Options { include_pseudo: false, timeout: Duration::from_millis(200), stat };
+        let mut problems = Problems::new();
+        let t = Instant::now();
+        let fs = detect_with(&FsRoot::host(), &options, &mut problems).unwrap();
+        assert!(t.elapsed() < Duration::from_secs(3), "took {:?}", t.elapsed());
+        let slash = fs.iter().find(|f| f.mount_point == "/").unwrap();
+        assert_eq!(slash.total_bytes, None);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path(), Some(Path::new("/")));
+        assert!(problems[0].message().contains("no answer"), "{}", problems[0]);
+        for f in fs.iter().filter(|f| f.mount_point != "/") {
+            assert!(f.total_bytes.is_some(), "{} is measured despite the hung /", f.mount_point);
+        }
+    }
+
+    #[test]
     fn alternate_root_leaves_foreign_mounts_unmeasured() {
         let (_d, root) = hand_root(TEXT);
         let mut problems = Problems::new();
