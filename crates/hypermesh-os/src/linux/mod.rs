@@ -6,6 +6,7 @@ use crate::profile::{Backend, Problems};
 use crate::root::FsRoot;
 
 pub mod cpu;
+pub mod devpath;
 pub mod meminfo;
 pub mod memory;
 pub mod mountinfo;

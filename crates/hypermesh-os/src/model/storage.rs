@@ -7,6 +7,31 @@ pub struct Storage {
     pub block_devices: Vec<BlockDevice>,
     /// Mounted real filesystems.
     pub filesystems: Vec<Filesystem>,
+    /// NVMe controllers (`/sys/class/nvme`), with the namespaces they serve.
+    pub nvme_controllers: Vec<NvmeController>,
+}
+
+/// An NVMe controller.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NvmeController {
+    /// Kernel name, e.g. `nvme0`.
+    pub name: String,
+    /// Model string.
+    pub model: Option<String>,
+    /// Serial number.
+    pub serial: Option<String>,
+    /// Firmware revision.
+    pub firmware: Option<String>,
+    /// Transport (`pcie`, `tcp`, `rdma`, `fc`, `loop`).
+    pub transport: Option<String>,
+    /// Controller state (`live`, `resetting`, `dead`, ...).
+    pub state: Option<String>,
+    /// Controller id within its subsystem.
+    pub cntlid: Option<u32>,
+    /// PCI address, for PCIe controllers.
+    pub pci_address: Option<String>,
+    /// Namespaces attached to this controller (block device names, e.g. `nvme0n1`).
+    pub namespaces: Vec<String>,
 }
 
 /// What a block device is, as far as a scheduler cares.
@@ -37,8 +62,8 @@ pub struct BlockDevice {
     pub kind: DiskKind,
     /// Finer device class (`loop`, `ram`, `zram`, `dm`, `md`, `virtio`, `scsi`, `nvme`, ...).
     pub class: Option<String>,
-    /// Size in bytes.
-    pub size_bytes: u64,
+    /// Size in bytes (the kernel's 512-byte sector count × 512); `None` when unreadable.
+    pub size_bytes: Option<u64>,
     /// Logical block size in bytes.
     pub logical_block_bytes: Option<u32>,
     /// Physical block size in bytes.
@@ -72,8 +97,8 @@ pub struct BlockDevice {
 pub struct Partition {
     /// Kernel name, e.g. `nvme0n1p1`.
     pub name: String,
-    /// Size in bytes.
-    pub size_bytes: u64,
+    /// Size in bytes (512-byte sectors × 512); `None` when unreadable.
+    pub size_bytes: Option<u64>,
     /// Start sector (512-byte units).
     pub start_sector: Option<u64>,
 }
@@ -83,6 +108,8 @@ pub struct Partition {
 pub struct Filesystem {
     /// Source device (`/dev/vda`, `server:/export`).
     pub device: String,
+    /// `major:minor` of the filesystem's device (`0:42` for NFS and other anonymous devices).
+    pub major_minor: String,
     /// Mount point.
     pub mount_point: String,
     /// Filesystem type.

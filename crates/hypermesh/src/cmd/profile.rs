@@ -163,7 +163,7 @@ pub fn render(p: &HostProfile) -> String {
             t.row(vec![
                 d.name.clone(),
                 kind,
-                bytes(d.size_bytes),
+                opt_bytes(d.size_bytes),
                 opt(d.model.clone()),
                 d.partitions.len().to_string(),
             ]);

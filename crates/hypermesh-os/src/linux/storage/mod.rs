@@ -1,0 +1,42 @@
+//! Storage section: block devices (`/sys/block`), NVMe controllers (`/sys/class/nvme`) and
+//! mounted filesystems (mountinfo + statvfs). Each part is read on its own: one that cannot be
+//! read becomes a problem entry and the others still report; the section fails only when
+//! neither block devices nor mounts could be read.
+
+use crate::error::Result;
+use crate::model::Storage;
+use crate::profile::Problems;
+use crate::root::FsRoot;
+
+pub mod block;
+pub mod filesystems;
+pub mod nvme;
+
+/// Detects the storage section.
+pub fn detect(root: &FsRoot, problems: &mut Problems) -> Result<Storage> {
+    let nvme = nvme::detect(root, problems);
+    let block = block::detect(root, nvme.as_deref().unwrap_or(&[]), problems);
+    let filesystems = filesystems::detect(root, problems);
+    let (block, filesystems) = match (block, filesystems) {
+        (Err(e), Err(f)) => {
+            // Neither disks nor mounts could be read: the section failed. The block error
+            // stands for it; the mount error is kept as a problem.
+            problems.push(f);
+            return Err(e);
+        }
+        pair => pair,
+    };
+    Ok(Storage {
+        block_devices: or_problem(block, problems),
+        nvme_controllers: or_problem(nvme, problems),
+        filesystems: or_problem(filesystems, problems),
+    })
+}
+
+/// The value, or an empty one with the error recorded as a problem.
+fn or_problem<T: Default>(r: Result<T>, problems: &mut Problems) -> T {
+    r.unwrap_or_else(|e| {
+        problems.push(e);
+        T::default()
+    })
+}
