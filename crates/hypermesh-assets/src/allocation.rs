@@ -1,0 +1,105 @@
+//! Requests for assets and the allocations that answer them.
+
+use crate::kind::{AssetKind, SharingLevel};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// What a consumer asks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// Kind of asset.
+    pub kind: AssetKind,
+    /// Amount in the kind's unit (milli-CPUs, GPUs, bytes).
+    pub amount: u64,
+    /// Who holds the allocation (job, tenant).
+    pub holder: String,
+    /// How long it is granted for.
+    pub duration: Duration,
+    /// Where the request comes from; only assets whose sharing level admits it are considered.
+    pub scope: SharingLevel,
+    /// Only assets on this NUMA node.
+    pub numa_node: Option<u32>,
+    /// Only this asset.
+    pub asset: Option<String>,
+    /// Only solid-state storage (NVMe, SSD).
+    pub solid_state: bool,
+}
+
+impl Request {
+    /// A request with no placement constraint, from the `Private` scope.
+    pub fn new(kind: AssetKind, amount: u64, holder: impl Into<String>, duration: Duration) -> Self {
+        Request {
+            kind,
+            amount,
+            holder: holder.into(),
+            duration,
+            scope: SharingLevel::Private,
+            numa_node: None,
+            asset: None,
+            solid_state: false,
+        }
+    }
+}
+
+/// An amount taken from one asset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    /// Asset id.
+    pub asset: String,
+    /// Amount in the kind's unit.
+    pub amount: u64,
+}
+
+/// Whether an allocation still holds its assets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum AllocationState {
+    /// Holding its assets.
+    Active,
+    /// An asset it held is gone; it holds nothing and stays listed until released.
+    Lost {
+        /// What disappeared.
+        reason: String,
+        /// When it was noticed (ms since the Unix epoch).
+        since_ms: u64,
+    },
+}
+
+/// A grant of assets to a holder until a deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allocation {
+    /// Id, never reused on this node.
+    pub id: u64,
+    /// Holder named in the request.
+    pub holder: String,
+    /// Kind of asset.
+    pub kind: AssetKind,
+    /// What it holds.
+    pub parts: Vec<Part>,
+    /// Scope of the request.
+    pub scope: SharingLevel,
+    /// Granted at (ms since the Unix epoch).
+    pub created_ms: u64,
+    /// Expires at (ms since the Unix epoch).
+    pub expires_ms: u64,
+    /// Active or lost.
+    #[serde(flatten)]
+    pub state: AllocationState,
+}
+
+impl Allocation {
+    /// True while it holds its assets.
+    pub fn is_active(&self) -> bool {
+        self.state == AllocationState::Active
+    }
+
+    /// Total amount held.
+    pub fn amount(&self) -> u64 {
+        self.parts.iter().map(|p| p.amount).sum()
+    }
+}
+
+/// Milliseconds since the Unix epoch now (0 if the clock is before 1970).
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
