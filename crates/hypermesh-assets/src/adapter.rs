@@ -65,6 +65,8 @@ pub struct Inventory {
     pub assets: Vec<Asset>,
     /// What could not be seen.
     pub problems: Vec<AdapterProblem>,
+    /// Kinds whose adapter failed as a whole: their assets are unknown, not gone.
+    pub unseen: Vec<AssetKind>,
 }
 
 impl Inventory {
@@ -76,7 +78,10 @@ impl Inventory {
             let mut problems = Vec::new();
             match adapter.assets(host, &mut problems) {
                 Ok(assets) => inventory.assets.extend(assets),
-                Err(message) => inventory.problems.push(AdapterProblem { kind, message }),
+                Err(message) => {
+                    inventory.unseen.push(kind);
+                    inventory.problems.push(AdapterProblem { kind, message });
+                }
             }
             inventory.problems.extend(problems.into_iter().map(|message| AdapterProblem { kind, message }));
         }

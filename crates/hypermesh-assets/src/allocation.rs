@@ -113,6 +113,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// A deadline for people: `2026-11-27T01:00:00Z (in 59m 12s)`, or `(passed)`.
+pub fn format_deadline(expires_ms: u64, now_ms: u64) -> String {
+    let at = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(expires_ms));
+    if expires_ms <= now_ms {
+        return format!("{at} (passed)");
+    }
+    let left = Duration::from_secs((expires_ms - now_ms) / 1000);
+    format!("{at} (in {})", humantime::format_duration(left))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +133,12 @@ mod tests {
         assert_eq!(parse_duration("2h 30m"), Ok(Duration::from_secs(9000)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn deadlines_format() {
+        let t = 1_800_000_000_000;
+        assert_eq!(format_deadline(t + 3_600_000, t), "2027-01-15T09:00:00Z (in 1h)");
+        assert_eq!(format_deadline(t, t), "2027-01-15T08:00:00Z (passed)");
     }
 }

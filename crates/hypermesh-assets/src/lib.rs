@@ -17,7 +17,7 @@ pub mod live;
 pub mod manager;
 
 pub use adapter::{AdapterProblem, AssetAdapter, HostView, Inventory, default_adapters};
-pub use allocation::{Allocation, AllocationState, Part, Request, now_ms, parse_duration};
+pub use allocation::{Allocation, AllocationState, Part, Request, format_deadline, now_ms, parse_duration};
 pub use asset::{Asset, Health, HealthState};
 pub use config::{Config, Reserve};
 pub use error::{Error, Result};

@@ -1,9 +1,11 @@
 //! The asset manager: allocate, release, expire and reconcile, with every decision and its
 //! ledger commit made under one lock so that no interleaving of requests can over-commit.
 
+use crate::adapter::Inventory;
 use crate::allocation::{Allocation, AllocationState, Part, Request, now_ms};
 use crate::asset::{Asset, HealthState};
 use crate::error::{Error, Result};
+use crate::kind::AssetKind;
 use crate::ledger::{Change, Ledger};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -48,6 +50,9 @@ pub struct Reconciliation {
     pub lost: Vec<Allocation>,
     /// Allocations removed because their deadline passed.
     pub expired: Vec<Allocation>,
+    /// Active allocations of kinds that could not be seen this time: kept as they are, since
+    /// an unreadable inventory section does not mean the hardware is gone.
+    pub unverified: Vec<Allocation>,
     /// Assets whose active allocations exceed what they may hand out now.
     pub overcommitted: Vec<Overcommit>,
 }
@@ -74,8 +79,22 @@ impl AssetManager {
         Self::open_at(assets, ledger, now_ms())
     }
 
+    /// Loads the ledger and reconciles it with what the adapters saw: allocations of kinds an
+    /// adapter could not see at all are kept and reported as unverified, not lost.
+    pub fn open_inventory(inventory: &Inventory, ledger: Ledger) -> Result<(AssetManager, Reconciliation)> {
+        let manager = Self::load(ledger)?;
+        let report = manager.reconcile(inventory.assets.clone(), &inventory.unseen, now_ms())?;
+        Ok((manager, report))
+    }
+
     /// [`AssetManager::open`] at a given time (ms since the Unix epoch).
     pub fn open_at(assets: Vec<Asset>, ledger: Ledger, now: u64) -> Result<(AssetManager, Reconciliation)> {
+        let manager = Self::load(ledger)?;
+        let report = manager.reconcile(assets, &[], now)?;
+        Ok((manager, report))
+    }
+
+    fn load(ledger: Ledger) -> Result<AssetManager> {
         let contents = ledger.load()?;
         let mut state = State {
             assets: BTreeMap::new(),
@@ -85,21 +104,21 @@ impl AssetManager {
             ledger,
         };
         state.recount();
-        let manager = AssetManager { state: Mutex::new(state) };
-        let report = manager.reconcile_at(assets, now)?;
-        Ok((manager, report))
+        Ok(AssetManager { state: Mutex::new(state) })
     }
 
-    /// Replaces the asset set with what the adapters see now: allocations on assets that are
-    /// gone are marked lost (durably), expired ones removed, over-commitment reported.
-    pub fn reconcile_at(&self, assets: Vec<Asset>, now: u64) -> Result<Reconciliation> {
+    /// Replaces the asset set with what the adapters see now (`unseen`: kinds that could not be
+    /// seen at all): allocations on assets that are gone are marked lost (durably), expired ones
+    /// removed, over-commitment reported.
+    pub fn reconcile(&self, assets: Vec<Asset>, unseen: &[AssetKind], now: u64) -> Result<Reconciliation> {
         let mut state = self.lock();
         state.assets = assets.into_iter().map(|a| (a.id.clone(), a)).collect();
         let expired = state.expire(now)?;
-        let lost: Vec<Allocation> = state
-            .allocations
-            .values()
-            .filter(|a| a.is_active())
+        let (unverified, seen): (Vec<&Allocation>, Vec<&Allocation>) =
+            state.allocations.values().filter(|a| a.is_active()).partition(|a| unseen.contains(&a.kind));
+        let unverified: Vec<Allocation> = unverified.into_iter().cloned().collect();
+        let lost: Vec<Allocation> = seen
+            .into_iter()
             .filter_map(|a| {
                 let gone: Vec<&str> = a
                     .parts
@@ -135,7 +154,7 @@ impl AssetManager {
                 })
             })
             .collect();
-        Ok(Reconciliation { lost, expired, overcommitted })
+        Ok(Reconciliation { lost, expired, unverified, overcommitted })
     }
 
     /// Grants `request` now, or refuses it with the reason.
@@ -316,7 +335,9 @@ impl State {
                     .map(|(a, _)| Part { asset: a.id.clone(), amount: 1 })
                     .collect());
             }
-            reasons.insert(0, format!("{} usable {kind} asset(s) free", fits.len()));
+            if !(fits.is_empty() && reasons.is_empty()) {
+                reasons.insert(0, format!("{} usable {kind} asset(s) free", fits.len()));
+            }
         } else if let Some((asset, _)) = fits.iter().min_by_key(|(a, free)| (*free, a.id.as_str())) {
             return Ok(vec![Part { asset: asset.id.clone(), amount: request.amount }]);
         }

@@ -175,3 +175,23 @@ fn ids_are_never_reused_across_restarts() {
     let next = m.allocate_at(&Request::new(AssetKind::Gpu, 1, "j", HOUR), T0).unwrap();
     assert!(next.id > first);
 }
+
+#[test]
+fn an_unreadable_section_leaves_its_allocations_unverified_not_lost() {
+    use hypermesh_assets::{AdapterProblem, Inventory};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(LEDGER_FILE);
+    let gpu = {
+        let m = AssetManager::open_at(node_assets(), Ledger::open(&path).unwrap(), T0).unwrap().0;
+        m.allocate(&Request::new(AssetKind::Gpu, 1, "job-42", HOUR)).unwrap()
+    };
+    let inventory = Inventory {
+        assets: node_assets().into_iter().filter(|a| a.kind != AssetKind::Gpu).collect(),
+        problems: vec![AdapterProblem { kind: AssetKind::Gpu, message: "gpus section failed".into() }],
+        unseen: vec![AssetKind::Gpu],
+    };
+    let (m, report) = AssetManager::open_inventory(&inventory, Ledger::open(&path).unwrap()).unwrap();
+    assert!(report.lost.is_empty(), "{report:?}");
+    assert_eq!(report.unverified, vec![gpu.clone()]);
+    assert!(m.status().allocations[0].is_active());
+}

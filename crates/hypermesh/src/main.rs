@@ -21,6 +21,8 @@ enum Command {
     Profile(cmd::profile::Args),
     /// Archive every /proc and /sys file the detection reads, for `--root` to read back.
     Capture(cmd::capture::Args),
+    /// List, allocate and release this node's assets (CPU, GPU, memory, storage).
+    Assets(cmd::assets::Args),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Profile(args) => cmd::profile::run(&cli.global, args),
         Command::Capture(args) => cmd::capture::run(&cli.global, args),
+        Command::Assets(args) => cmd::assets::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,
