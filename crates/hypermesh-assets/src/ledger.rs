@@ -7,8 +7,9 @@
 
 use crate::allocation::Allocation;
 use crate::error::{Error, Result};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Allocations by id, serialised as JSON.
 const ALLOCATIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("allocations");
@@ -53,13 +54,28 @@ pub struct Change<'a> {
 }
 
 impl Ledger {
-    /// Opens (creating if needed) the ledger file at `path`, and its directory.
+    /// Opens (creating if needed) the ledger file at `path`, and its directory. Fails at once
+    /// when another process has it open.
     pub fn open(path: &Path) -> Result<Ledger> {
+        Self::open_wait(path, Duration::ZERO)
+    }
+
+    /// Like [`Ledger::open`], but while another process holds the ledger, retries for up to
+    /// `wait` (each process holds it only for the length of one command).
+    pub fn open_wait(path: &Path, wait: Duration) -> Result<Ledger> {
         let err = |source: redb::Error| Error::Ledger { path: path.to_path_buf(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| err(e.into()))?;
         }
-        let db = Database::create(path).map_err(|e| err(e.into()))?;
+        let deadline = Instant::now() + wait;
+        let db = loop {
+            match Database::create(path) {
+                Err(DatabaseError::DatabaseAlreadyOpen) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                other => break other.map_err(|e| err(e.into()))?,
+            }
+        };
         // Make sure both tables exist so that readers never meet a missing table.
         let txn = db.begin_write().map_err(|e| err(e.into()))?;
         txn.open_table(ALLOCATIONS).map_err(|e| err(e.into()))?;
@@ -202,6 +218,20 @@ mod tests {
         let _first = Ledger::open(&path).unwrap();
         let second = Ledger::open(&path).unwrap_err();
         assert!(second.to_string().contains(&path.display().to_string()), "{second}");
+    }
+
+    #[test]
+    fn a_waiting_opener_gets_the_ledger_once_the_holder_closes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LEDGER_FILE);
+        let first = Ledger::open(&path).unwrap();
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            drop(first);
+        });
+        let second = Ledger::open_wait(&path, Duration::from_secs(30));
+        holder.join().unwrap();
+        assert!(second.is_ok(), "{second:?}");
     }
 
     #[test]

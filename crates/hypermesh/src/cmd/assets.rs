@@ -101,7 +101,8 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(default_state_dir)
         .ok_or_else(|| anyhow!("no state directory: set --state-dir (HOME is not set)"))?;
-    let ledger = Ledger::open(&dir.join(LEDGER_FILE))?;
+    // Another `hypermesh assets` holds the ledger for the length of one command at most.
+    let ledger = Ledger::open_wait(&dir.join(LEDGER_FILE), Duration::from_secs(10))?;
     let (manager, report) = AssetManager::open_inventory(&inventory, ledger)?;
     warn(&report);
     match &args.action {
