@@ -23,6 +23,9 @@ pub enum Error {
         #[source]
         source: redb::Error,
     },
+    /// A change was asked of a ledger opened for reading only.
+    #[error("ledger {0} is open read-only")]
+    ReadOnly(PathBuf),
     /// The ledger holds a record that is not an allocation.
     #[error("ledger {path}: record {key} is unreadable: {message}")]
     Corrupt {

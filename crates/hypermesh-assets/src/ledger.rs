@@ -7,7 +7,7 @@
 
 use crate::allocation::Allocation;
 use crate::error::{Error, Result};
-use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, DatabaseError, ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,14 @@ pub enum Ledger {
     Durable {
         /// The open database.
         db: Database,
+        /// Its path, for messages.
+        path: PathBuf,
+    },
+    /// A redb file opened for reading only (listing without any write or fsync); every change
+    /// is refused with [`Error::ReadOnly`].
+    ReadOnly {
+        /// The open database.
+        db: ReadOnlyDatabase,
         /// Its path, for messages.
         path: PathBuf,
     },
@@ -67,90 +75,120 @@ impl Ledger {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| err(e.into()))?;
         }
-        let deadline = Instant::now() + wait;
-        let db = loop {
-            match Database::create(path) {
-                Err(DatabaseError::DatabaseAlreadyOpen) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                other => break other.map_err(|e| err(e.into()))?,
-            }
+        let db = retry_while_busy(wait, || Database::create(path)).map_err(|e| err(e.into()))?;
+        // Create both tables on first use (one fsync'd commit), so readers never meet a missing
+        // table; later opens only read.
+        let missing = {
+            let txn = db.begin_read().map_err(|e| err(e.into()))?;
+            matches!(txn.open_table(META), Err(redb::TableError::TableDoesNotExist(_)))
         };
-        // Make sure both tables exist so that readers never meet a missing table.
-        let txn = db.begin_write().map_err(|e| err(e.into()))?;
-        txn.open_table(ALLOCATIONS).map_err(|e| err(e.into()))?;
-        txn.open_table(META).map_err(|e| err(e.into()))?;
-        txn.commit().map_err(|e| err(e.into()))?;
+        if missing {
+            let txn = db.begin_write().map_err(|e| err(e.into()))?;
+            txn.open_table(ALLOCATIONS).map_err(|e| err(e.into()))?;
+            txn.open_table(META).map_err(|e| err(e.into()))?;
+            txn.commit().map_err(|e| err(e.into()))?;
+        }
         Ok(Ledger::Durable { db, path: path.to_path_buf() })
+    }
+
+    /// Opens an existing ledger file for reading only, waiting up to `wait` while a writer
+    /// holds it.
+    pub fn open_read_only(path: &Path, wait: Duration) -> Result<Ledger> {
+        let db = retry_while_busy(wait, || ReadOnlyDatabase::open(path))
+            .map_err(|e| Error::Ledger { path: path.to_path_buf(), source: e.into() })?;
+        Ok(Ledger::ReadOnly { db, path: path.to_path_buf() })
     }
 
     /// Reads every record.
     pub fn load(&self) -> Result<Contents> {
-        let Ledger::Durable { db, path } = self else {
-            return Ok(Contents::default());
-        };
-        let err = |source: redb::Error| Error::Ledger { path: path.clone(), source };
-        let txn = db.begin_read().map_err(|e| err(e.into()))?;
-        let table = txn.open_table(ALLOCATIONS).map_err(|e| err(e.into()))?;
-        let mut contents = Contents::default();
-        for entry in table.iter().map_err(|e| err(e.into()))? {
-            let (key, value) = entry.map_err(|e| err(e.into()))?;
-            let key = key.value();
-            let allocation: Allocation = serde_json::from_slice(value.value())
-                .map_err(|e| Error::Corrupt { path: path.clone(), key, message: e.to_string() })?;
-            if allocation.id != key {
-                return Err(Error::Corrupt {
-                    path: path.clone(),
-                    key,
-                    message: format!("holds allocation {}", allocation.id),
-                });
-            }
-            contents.next_id = contents.next_id.max(key + 1);
-            contents.allocations.push(allocation);
+        match self {
+            Ledger::Memory => Ok(Contents::default()),
+            Ledger::Durable { db, path } => load_from(db, path),
+            Ledger::ReadOnly { db, path } => load_from(db, path),
         }
-        let meta = txn.open_table(META).map_err(|e| err(e.into()))?;
-        if let Some(next) = meta.get(NEXT_ID).map_err(|e| err(e.into()))? {
-            contents.next_id = contents.next_id.max(next.value());
-        }
-        contents.next_id = contents.next_id.max(1);
-        Ok(contents)
     }
 
     /// Applies `change` atomically; returns once it is on disk.
     pub fn apply(&self, change: &Change<'_>) -> Result<()> {
-        let Ledger::Durable { db, path } = self else {
-            return Ok(());
-        };
-        let err = |source: redb::Error| Error::Ledger { path: path.clone(), source };
-        let txn = db.begin_write().map_err(|e| err(e.into()))?;
-        {
-            let mut table = txn.open_table(ALLOCATIONS).map_err(|e| err(e.into()))?;
-            for allocation in &change.put {
-                let bytes = serde_json::to_vec(allocation).map_err(|e| Error::Corrupt {
-                    path: path.clone(),
-                    key: allocation.id,
-                    message: e.to_string(),
-                })?;
-                table.insert(allocation.id, bytes.as_slice()).map_err(|e| err(e.into()))?;
-            }
-            for id in &change.delete {
-                table.remove(id).map_err(|e| err(e.into()))?;
-            }
-            if let Some(next) = change.next_id {
-                let mut meta = txn.open_table(META).map_err(|e| err(e.into()))?;
-                meta.insert(NEXT_ID, next).map_err(|e| err(e.into()))?;
-            }
+        match self {
+            Ledger::Memory => Ok(()),
+            Ledger::Durable { db, path } => apply_to(db, path, change),
+            Ledger::ReadOnly { path, .. } => Err(Error::ReadOnly(path.clone())),
         }
-        txn.commit().map_err(|e| err(e.into()))
     }
 
     /// Where the ledger lives, `None` in memory.
     pub fn path(&self) -> Option<&Path> {
         match self {
             Ledger::Memory => None,
-            Ledger::Durable { path, .. } => Some(path),
+            Ledger::Durable { path, .. } | Ledger::ReadOnly { path, .. } => Some(path),
         }
     }
+}
+
+/// Calls `open` until it stops answering "already open" or `wait` has passed.
+fn retry_while_busy<T>(
+    wait: Duration,
+    open: impl Fn() -> Result<T, DatabaseError>,
+) -> Result<T, DatabaseError> {
+    let deadline = Instant::now() + wait;
+    loop {
+        match open() {
+            Err(DatabaseError::DatabaseAlreadyOpen) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn load_from(db: &impl ReadableDatabase, path: &Path) -> Result<Contents> {
+    let err = |source: redb::Error| Error::Ledger { path: path.to_path_buf(), source };
+    let corrupt = |key, message| Error::Corrupt { path: path.to_path_buf(), key, message };
+    let txn = db.begin_read().map_err(|e| err(e.into()))?;
+    let table = txn.open_table(ALLOCATIONS).map_err(|e| err(e.into()))?;
+    let mut contents = Contents::default();
+    for entry in table.iter().map_err(|e| err(e.into()))? {
+        let (key, value) = entry.map_err(|e| err(e.into()))?;
+        let key = key.value();
+        let allocation: Allocation =
+            serde_json::from_slice(value.value()).map_err(|e| corrupt(key, e.to_string()))?;
+        if allocation.id != key {
+            return Err(corrupt(key, format!("holds allocation {}", allocation.id)));
+        }
+        contents.next_id = contents.next_id.max(key + 1);
+        contents.allocations.push(allocation);
+    }
+    let meta = txn.open_table(META).map_err(|e| err(e.into()))?;
+    if let Some(next) = meta.get(NEXT_ID).map_err(|e| err(e.into()))? {
+        contents.next_id = contents.next_id.max(next.value());
+    }
+    contents.next_id = contents.next_id.max(1);
+    Ok(contents)
+}
+
+fn apply_to(db: &Database, path: &Path, change: &Change<'_>) -> Result<()> {
+    let err = |source: redb::Error| Error::Ledger { path: path.to_path_buf(), source };
+    let txn = db.begin_write().map_err(|e| err(e.into()))?;
+    {
+        let mut table = txn.open_table(ALLOCATIONS).map_err(|e| err(e.into()))?;
+        for allocation in &change.put {
+            let bytes = serde_json::to_vec(allocation).map_err(|e| Error::Corrupt {
+                path: path.to_path_buf(),
+                key: allocation.id,
+                message: e.to_string(),
+            })?;
+            table.insert(allocation.id, bytes.as_slice()).map_err(|e| err(e.into()))?;
+        }
+        for id in &change.delete {
+            table.remove(id).map_err(|e| err(e.into()))?;
+        }
+        if let Some(next) = change.next_id {
+            let mut meta = txn.open_table(META).map_err(|e| err(e.into()))?;
+            meta.insert(NEXT_ID, next).map_err(|e| err(e.into()))?;
+        }
+    }
+    txn.commit().map_err(|e| err(e.into()))
 }
 
 impl std::fmt::Debug for Ledger {
@@ -158,6 +196,7 @@ impl std::fmt::Debug for Ledger {
         match self {
             Ledger::Memory => f.write_str("Ledger::Memory"),
             Ledger::Durable { path, .. } => write!(f, "Ledger::Durable({})", path.display()),
+            Ledger::ReadOnly { path, .. } => write!(f, "Ledger::ReadOnly({})", path.display()),
         }
     }
 }

@@ -9,7 +9,9 @@ use crate::kind::AssetKind;
 use crate::ledger::{Change, Ledger};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 /// An asset with what is handed out of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,6 +87,27 @@ impl AssetManager {
         let manager = Self::load(ledger)?;
         let report = manager.reconcile(inventory.assets.clone(), &inventory.unseen, now_ms())?;
         Ok((manager, report))
+    }
+
+    /// Opens the ledger at `path` for a caller that only looks (a listing): read-only, with no
+    /// write and no fsync, unless reconciling needs to record something (allocations lost or
+    /// expired) or the file does not exist yet; then it is opened for writing. `wait` bounds
+    /// how long another process holding the ledger is waited for.
+    pub fn open_to_look(
+        inventory: &Inventory,
+        path: &Path,
+        wait: Duration,
+    ) -> Result<(AssetManager, Reconciliation)> {
+        if path.exists()
+            && let Ok(ledger) = Ledger::open_read_only(path, wait)
+        {
+            // Err(ReadOnly): something to record. Any other error is met again, and reported,
+            // by the writable open below.
+            if let Ok(opened) = Self::open_inventory(inventory, ledger) {
+                return Ok(opened);
+            }
+        }
+        Self::open_inventory(inventory, Ledger::open_wait(path, wait)?)
     }
 
     /// [`AssetManager::open`] at a given time (ms since the Unix epoch).

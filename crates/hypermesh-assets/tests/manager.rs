@@ -195,3 +195,33 @@ fn an_unreadable_section_leaves_its_allocations_unverified_not_lost() {
     assert_eq!(report.unverified, vec![gpu.clone()]);
     assert!(m.status().allocations[0].is_active());
 }
+
+#[test]
+fn looking_reads_without_writing_unless_something_must_be_recorded() {
+    use hypermesh_assets::Inventory;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(LEDGER_FILE);
+    let inventory = Inventory { assets: node_assets(), ..Default::default() };
+    let wait = Duration::from_secs(5);
+    // No ledger yet: created.
+    drop(AssetManager::open_to_look(&inventory, &path, wait).unwrap());
+    let short = {
+        let m = AssetManager::open_inventory(&inventory, Ledger::open(&path).unwrap()).unwrap().0;
+        m.allocate(&Request::new(AssetKind::Cpu, 1000, "long", HOUR)).unwrap();
+        m.allocate(&Request::new(AssetKind::Gpu, 1, "short", Duration::from_millis(300))).unwrap()
+    };
+    let bytes = std::fs::read(&path).unwrap();
+    let (m, report) = AssetManager::open_to_look(&inventory, &path, wait).unwrap();
+    assert_eq!(m.status().allocations.len(), 2);
+    assert_eq!(report, Default::default());
+    drop(m);
+    assert!(std::fs::read(&path).unwrap() == bytes, "a plain listing leaves the file untouched");
+    std::thread::sleep(Duration::from_millis(400));
+    // The GPU allocation expired: the listing records that.
+    let (m, report) = AssetManager::open_to_look(&inventory, &path, wait).unwrap();
+    assert_eq!(report.expired, vec![short]);
+    drop(m);
+    let m = AssetManager::open_inventory(&inventory, Ledger::open_read_only(&path, wait).unwrap()).unwrap().0;
+    assert_eq!(m.status().allocations.len(), 1, "the expiry was written down");
+    assert!(matches!(m.release(1), Err(Error::ReadOnly(_))));
+}

@@ -102,8 +102,11 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         .or_else(default_state_dir)
         .ok_or_else(|| anyhow!("no state directory: set --state-dir (HOME is not set)"))?;
     // Another `hypermesh assets` holds the ledger for the length of one command at most.
-    let ledger = Ledger::open_wait(&dir.join(LEDGER_FILE), Duration::from_secs(10))?;
-    let (manager, report) = AssetManager::open_inventory(&inventory, ledger)?;
+    let (path, wait) = (dir.join(LEDGER_FILE), Duration::from_secs(10));
+    let (manager, report) = match args.action {
+        None => AssetManager::open_to_look(&inventory, &path, wait)?,
+        Some(_) => AssetManager::open_inventory(&inventory, Ledger::open_wait(&path, wait)?)?,
+    };
     warn(&report);
     match &args.action {
         None => {
