@@ -23,6 +23,8 @@ enum Command {
     Capture(cmd::capture::Args),
     /// List GPUs: PCI identity, vendor detail from sysfs, NVIDIA live state through NVML.
     Gpus(cmd::gpus::Args),
+    /// List, allocate and release this node's assets (CPU, GPU, memory, storage).
+    Assets(cmd::assets::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         Command::Profile(args) => cmd::profile::run(&cli.global, args),
         Command::Capture(args) => cmd::capture::run(&cli.global, args),
         Command::Gpus(args) => cmd::gpus::run(&cli.global, args),
+        Command::Assets(args) => cmd::assets::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

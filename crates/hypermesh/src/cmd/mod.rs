@@ -1,5 +1,6 @@
 //! One module per subcommand; shared options and output helpers.
 
+pub mod assets;
 pub mod capture;
 pub mod gpus;
 pub mod output;

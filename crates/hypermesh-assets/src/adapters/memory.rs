@@ -1,0 +1,90 @@
+//! Memory assets: one per NUMA node with memory, or one for the host when NUMA is unknown.
+
+use crate::adapter::{AssetAdapter, HostView, section_missing, share};
+use crate::asset::{Asset, Health};
+use crate::kind::AssetKind;
+use hypermesh_os::Section;
+
+/// Offers memory per NUMA node; allocatable = MemTotal minus the reserve, capped by the cgroup
+/// memory limit, spread over nodes in proportion to their size.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MemoryAdapter;
+
+impl AssetAdapter for MemoryAdapter {
+    fn kind(&self) -> AssetKind {
+        AssetKind::Memory
+    }
+
+    fn assets(&self, host: &HostView<'_>, problems: &mut Vec<String>) -> Result<Vec<Asset>, String> {
+        let memory =
+            host.profile.memory.as_ref().ok_or_else(|| section_missing(host.profile, Section::Memory))?;
+        if memory.total_bytes == 0 {
+            return Err("the memory section reports MemTotal = 0".into());
+        }
+        let mut pool = memory.total_bytes.saturating_sub(host.config.reserve.memory_bytes);
+        if let Some(limit) = host.live.memory_limit_bytes {
+            pool = pool.min(limit);
+        }
+        let nodes: Vec<_> = host
+            .profile
+            .numa
+            .iter()
+            .flat_map(|n| &n.nodes)
+            .filter_map(|node| match node.memory_total_bytes {
+                Some(total) if total > 0 => Some((node, total)),
+                Some(_) => None,
+                None => {
+                    problems.push(format!("NUMA node {}: memory size unknown", node.id));
+                    None
+                }
+            })
+            .collect();
+        let asset = |id: String, numa_node, capacity, allocatable, utilisation| Asset {
+            id,
+            kind: AssetKind::Memory,
+            description: format!("{} RAM", AssetKind::Memory.format_amount(capacity)),
+            numa_node,
+            cpus: Vec::new(),
+            solid_state: None,
+            capacity,
+            allocatable,
+            utilisation,
+            health: Health::default(),
+            sharing: host.config.sharing,
+        };
+        if nodes.is_empty() {
+            let used = memory.available_bytes.map(|a| memory.total_bytes.saturating_sub(a));
+            return Ok(vec![asset(
+                "memory:host".into(),
+                None,
+                memory.total_bytes,
+                pool,
+                used.map(|u| fraction(u, memory.total_bytes)),
+            )]);
+        }
+        let nodes_total: u64 = nodes.iter().map(|(_, total)| total).sum();
+        Ok(nodes
+            .into_iter()
+            .map(|(node, total)| {
+                let used = host
+                    .live
+                    .memory_used_bytes
+                    .get(&node.id)
+                    .copied()
+                    .or_else(|| node.memory_free_bytes.map(|f| total.saturating_sub(f)));
+                asset(
+                    format!("memory:numa{}", node.id),
+                    Some(node.id),
+                    total,
+                    share(pool, total, nodes_total),
+                    used.map(|u| fraction(u, total)),
+                )
+            })
+            .collect())
+    }
+}
+
+/// `part / whole`, clamped to 0..=1.
+fn fraction(part: u64, whole: u64) -> f64 {
+    (part as f64 / whole as f64).clamp(0.0, 1.0)
+}

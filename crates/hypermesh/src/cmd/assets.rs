@@ -1,0 +1,299 @@
+//! `hypermesh assets`: this node's allocatable assets, and allocating / releasing them.
+
+use super::Global;
+use super::output::Table;
+use anyhow::{Context, anyhow};
+use hypermesh_assets::{
+    Allocation, AllocationState, AssetKind, AssetManager, Config, Error, HostView, Inventory, LEDGER_FILE,
+    Ledger, LiveState, Reconciliation, Request, Reserve, SharingLevel, Status, default_adapters,
+    default_state_dir, format_deadline, now_ms, parse_duration,
+};
+use hypermesh_os::{Section, detect};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Arguments of `hypermesh assets`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub action: Option<Action>,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Directory of the allocation ledger (default: /var/lib/hypermesh as root, else
+    /// $XDG_STATE_HOME/hypermesh or ~/.local/state/hypermesh).
+    #[arg(long, global = true, env = "HYPERMESH_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Sharing level of this node's assets.
+    #[arg(long, global = true, value_name = "LEVEL", default_value = "private")]
+    pub sharing: SharingLevel,
+    /// CPUs kept back for the system (e.g. 0.5).
+    #[arg(long, global = true, value_name = "CPUS", default_value_t = 0.0)]
+    pub reserve_cpus: f64,
+    /// Memory kept back for the system (e.g. 1GiB, 0).
+    #[arg(long, global = true, value_name = "SIZE", default_value = "1GiB")]
+    pub reserve_memory: String,
+    /// Percentage of every filesystem kept free.
+    #[arg(long, global = true, value_name = "PERCENT", default_value_t = 5.0)]
+    pub reserve_storage_percent: f64,
+}
+
+/// What to do with the assets (list them when none is given).
+#[derive(clap::Subcommand)]
+pub enum Action {
+    /// Grant assets to a holder for a time.
+    Allocate(AllocateArgs),
+    /// Release an allocation (active or lost) by id.
+    Release {
+        /// Allocation id.
+        id: u64,
+    },
+}
+
+/// Arguments of `hypermesh assets allocate`.
+#[derive(clap::Args)]
+pub struct AllocateArgs {
+    /// Kind of asset: cpu, gpu, memory, storage.
+    #[arg(long)]
+    pub kind: AssetKind,
+    /// Amount: CPUs (1.5), GPUs (1), or a size for memory/storage (8GiB).
+    #[arg(long)]
+    pub count: String,
+    /// Who holds the allocation.
+    #[arg(long)]
+    pub holder: String,
+    /// How long (90s, 1h, 2h 30m).
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Scope the request comes from: private, private_network, p2p, public_network, full_public.
+    #[arg(long, default_value = "private")]
+    pub scope: SharingLevel,
+    /// Only assets on this NUMA node.
+    #[arg(long)]
+    pub numa: Option<u32>,
+    /// Only this asset id.
+    #[arg(long)]
+    pub asset: Option<String>,
+    /// Only solid-state storage.
+    #[arg(long)]
+    pub ssd: bool,
+}
+
+/// Runs the command. Exit 2 when a request is refused.
+pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
+    let config = config(args)?;
+    let backend = global.backend()?;
+    let profile = detect(
+        backend.as_ref(),
+        &[Section::Cpu, Section::Numa, Section::Memory, Section::Storage, Section::Gpus],
+    );
+    // Cgroup limits and utilisation come from the usage sampler; until it feeds this command
+    // they are unknown (no cap applied, utilisation shown as `-`).
+    let live = LiveState::default();
+    let inventory = Inventory::collect(
+        &default_adapters(),
+        &HostView { profile: &profile, live: &live, config: &config },
+    );
+    let dir = args
+        .state_dir
+        .clone()
+        .or_else(default_state_dir)
+        .ok_or_else(|| anyhow!("no state directory: set --state-dir (HOME is not set)"))?;
+    // Another `hypermesh assets` holds the ledger for the length of one command at most.
+    let (path, wait) = (dir.join(LEDGER_FILE), Duration::from_secs(10));
+    let (manager, report) = match args.action {
+        None => AssetManager::open_to_look(&inventory, &path, wait)?,
+        Some(_) => AssetManager::open_inventory(&inventory, Ledger::open_wait(&path, wait)?)?,
+    };
+    warn(&report);
+    match &args.action {
+        None => {
+            let status = manager.status();
+            if args.json {
+                let out = json!({
+                    "ledger": dir.join(LEDGER_FILE),
+                    "assets": status.assets,
+                    "allocations": status.allocations,
+                    "problems": inventory.problems,
+                    "reconciliation": report,
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                print!("{}", render(&status, &inventory));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Action::Allocate(a)) => {
+            let amount = a.kind.parse_amount(&a.count).map_err(|e| anyhow!("--count: {e}"))?;
+            let request = Request {
+                kind: a.kind,
+                amount,
+                holder: a.holder.clone(),
+                duration: a.duration,
+                scope: a.scope,
+                numa_node: a.numa,
+                asset: a.asset.clone(),
+                solid_state: a.ssd,
+            };
+            match manager.allocate(&request) {
+                Ok(allocation) => {
+                    print_allocation(args.json, "allocated", &allocation)?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(Error::Refused(mut reason)) => {
+                    for p in inventory.problems.iter().filter(|p| p.kind == a.kind) {
+                        reason += &format!(" ({})", p.message);
+                    }
+                    if args.json {
+                        println!("{}", serde_json::to_string_pretty(&json!({ "refused": reason }))?);
+                    }
+                    eprintln!("hypermesh: refused: {reason}");
+                    Ok(ExitCode::from(2))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Some(Action::Release { id }) => {
+            let allocation = manager.release(*id)?;
+            print_allocation(args.json, "released", &allocation)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn config(args: &Args) -> anyhow::Result<Config> {
+    if !(args.reserve_cpus.is_finite() && args.reserve_cpus >= 0.0) {
+        return Err(anyhow!("--reserve-cpus must be a non-negative number"));
+    }
+    if !(0.0..=100.0).contains(&args.reserve_storage_percent) {
+        return Err(anyhow!("--reserve-storage-percent must be between 0 and 100"));
+    }
+    let memory_bytes = match args.reserve_memory.trim() {
+        "0" => 0,
+        text => AssetKind::Memory.parse_amount(text).map_err(|e| anyhow!("--reserve-memory: {e}"))?,
+    };
+    Ok(Config {
+        reserve: Reserve {
+            cpu_millis: (args.reserve_cpus * 1000.0).round() as u64,
+            memory_bytes,
+            storage_fraction: args.reserve_storage_percent / 100.0,
+        },
+        sharing: args.sharing,
+        ..Config::default()
+    })
+}
+
+/// Loud notes on stderr: lost allocations, over-commitment, unverified allocations.
+fn warn(report: &Reconciliation) {
+    for a in &report.lost {
+        let reason = match &a.state {
+            AllocationState::Lost { reason, .. } => reason.as_str(),
+            AllocationState::Active => "",
+        };
+        eprintln!("hypermesh: LOST allocation {} of {} ({} {}): {reason}", a.id, a.holder, amount(a), a.kind);
+    }
+    for o in &report.overcommitted {
+        eprintln!(
+            "hypermesh: warning: {} holds {} but may hand out only {} now",
+            o.asset, o.allocated, o.allocatable
+        );
+    }
+    for a in &report.unverified {
+        eprintln!(
+            "hypermesh: warning: allocation {} of {} not verified: its {} assets could not be seen",
+            a.id, a.holder, a.kind
+        );
+    }
+}
+
+fn amount(a: &Allocation) -> String {
+    a.kind.format_amount(a.amount())
+}
+
+fn print_allocation(json: bool, verb: &str, a: &Allocation) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(a).context("serialising the allocation")?);
+    } else {
+        let on: Vec<&str> = a.parts.iter().map(|p| p.asset.as_str()).collect();
+        println!(
+            "{verb} {}: {} {} on {} for {}, until {}",
+            a.id,
+            amount(a),
+            a.kind,
+            on.join(", "),
+            a.holder,
+            format_deadline(a.expires_ms, now_ms())
+        );
+    }
+    Ok(())
+}
+
+/// Renders assets, allocations and what could not be seen as tables.
+fn render(status: &Status, inventory: &Inventory) -> String {
+    let mut t = Table::new(&[
+        "ASSET",
+        "KIND",
+        "NUMA",
+        "SHARING",
+        "CAPACITY",
+        "ALLOCATABLE",
+        "ALLOCATED",
+        "FREE",
+        "UTIL",
+        "HEALTH",
+        "DESCRIPTION",
+    ]);
+    for s in &status.assets {
+        let a = &s.asset;
+        let health = serde_json::to_value(a.health.state).ok().and_then(|v| v.as_str().map(str::to_string));
+        let mut health = health.unwrap_or_default();
+        if !a.health.reasons.is_empty() {
+            health += &format!(" ({})", a.health.reasons.join(", "));
+        }
+        t.row(vec![
+            a.id.clone(),
+            a.kind.to_string(),
+            a.numa_node.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+            a.sharing.to_string(),
+            a.kind.format_amount(a.capacity),
+            a.kind.format_amount(a.allocatable),
+            a.kind.format_amount(s.allocated),
+            a.kind.format_amount(s.free),
+            a.utilisation.map(|u| format!("{:.0}%", u * 100.0)).unwrap_or_else(|| "-".into()),
+            health,
+            a.description.clone(),
+        ]);
+    }
+    let mut out = if status.assets.is_empty() { "Assets: none found\n".to_string() } else { t.render() };
+    if !status.allocations.is_empty() {
+        let now = now_ms();
+        let mut t = Table::new(&["ALLOCATION", "HOLDER", "KIND", "AMOUNT", "ON", "EXPIRES", "STATE"]);
+        for a in &status.allocations {
+            let state = match &a.state {
+                AllocationState::Active => "active".to_string(),
+                AllocationState::Lost { reason, .. } => format!("LOST ({reason})"),
+            };
+            let on: Vec<&str> = a.parts.iter().map(|p| p.asset.as_str()).collect();
+            t.row(vec![
+                a.id.to_string(),
+                a.holder.clone(),
+                a.kind.to_string(),
+                amount(a),
+                on.join(", "),
+                format_deadline(a.expires_ms, now),
+                state,
+            ]);
+        }
+        out += "\n";
+        out += &t.render();
+    }
+    if !inventory.problems.is_empty() {
+        out += "\nCould not see:\n";
+        for p in &inventory.problems {
+            out += &format!("  {}: {}\n", p.kind, p.message);
+        }
+    }
+    out
+}
