@@ -12,6 +12,7 @@ pub mod linux;
 pub mod model;
 pub mod profile;
 pub mod root;
+pub mod synthetic;
 pub mod testing;
 
 pub use error::{Error, Result};
