@@ -17,6 +17,15 @@ pub fn detect(root: &FsRoot, problems: &mut Problems) -> Result<Memory> {
     let available_note = available_bytes
         .is_none()
         .then(|| "the kernel does not report MemAvailable (added in Linux 3.14)".to_string());
+    let mut hugepages = hugepages_in(root, "/sys/kernel/mm/hugepages", problems);
+    if let (Some(size), Some(total), Some(free)) =
+        (m.get("Hugepagesize"), m.get("HugePages_Total"), m.get("HugePages_Free"))
+        && !hugepages.iter().any(|h| h.page_size_bytes == size)
+    {
+        // No sysfs view of the default size (old kernel, partial capture): meminfo has it.
+        hugepages.push(HugePages { page_size_bytes: size, total, free });
+        hugepages.sort_by_key(|h| h.page_size_bytes);
+    }
     Ok(Memory {
         total_bytes,
         available_bytes,
@@ -26,7 +35,7 @@ pub fn detect(root: &FsRoot, problems: &mut Problems) -> Result<Memory> {
         cached_bytes: m.get("Cached"),
         swap_total_bytes: m.get("SwapTotal"),
         swap_free_bytes: m.get("SwapFree"),
-        hugepages: hugepages_in(root, "/sys/kernel/mm/hugepages", problems),
+        hugepages,
         transparent_hugepage: root
             .read_opt("/sys/kernel/mm/transparent_hugepage/enabled")
             .and_then(|t| bracketed(&t).map(str::to_string)),

@@ -27,23 +27,30 @@ pub fn policies(root: &FsRoot, cpus: &[u32]) -> Vec<Policy> {
         Ok(names) => names
             .iter()
             .filter_map(|n| n.strip_prefix("policy").and_then(|i| i.parse::<u32>().ok()).map(|i| (i, n)))
-            .map(|(i, n)| read_policy(root, &format!("/sys/devices/system/cpu/cpufreq/{n}"), i))
+            .map(|(i, n)| {
+                let dir = format!("/sys/devices/system/cpu/cpufreq/{n}");
+                let cpus = ["related_cpus", "affected_cpus"]
+                    .iter()
+                    .find_map(|f| {
+                        root.read_opt(&format!("{dir}/{f}")).and_then(|t| cpulist::parse_list(&t).ok())
+                    })
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or_else(|| vec![i]);
+                read_policy(root, &dir, cpus)
+            })
             .collect(),
         Err(_) => cpus
             .iter()
             .filter(|c| root.exists(&format!("/sys/devices/system/cpu/cpu{c}/cpufreq")))
-            .map(|&c| read_policy(root, &format!("/sys/devices/system/cpu/cpu{c}/cpufreq"), c))
+            .map(|&c| read_policy(root, &format!("/sys/devices/system/cpu/cpu{c}/cpufreq"), vec![c]))
             .collect(),
     }
 }
 
-fn read_policy(root: &FsRoot, dir: &str, first_cpu: u32) -> Policy {
+/// Reads the limits in `dir` for `cpus` (a per-CPU `cpuN/cpufreq` directory speaks for CPU N
+/// whatever its `related_cpus` says).
+fn read_policy(root: &FsRoot, dir: &str, cpus: Vec<u32>) -> Policy {
     let get = |name: &str| root.read_opt_parsed::<u64>(&format!("{dir}/{name}"));
-    let cpus = ["related_cpus", "affected_cpus"]
-        .iter()
-        .find_map(|f| root.read_opt(&format!("{dir}/{f}")).and_then(|t| cpulist::parse_list(&t).ok()))
-        .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| vec![first_cpu]);
     Policy {
         cpus,
         min_khz: get("cpuinfo_min_freq").or_else(|| get("scaling_min_freq")),

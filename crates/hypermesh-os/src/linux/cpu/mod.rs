@@ -113,9 +113,9 @@ struct CpuSets {
 }
 
 impl CpuSets {
-    /// Reads `online`, `present`, `possible`, `isolated` (and `offline` when `present` is
-    /// missing). Without an `online` file, the CPUs listed in cpuinfo (which shows online CPUs
-    /// only) or the `cpuN` directories stand in.
+    /// Reads `online`, `present`, `possible`, `isolated` (and `offline` when `present` or
+    /// `online` is missing). Without an `online` file, the CPUs listed in cpuinfo (which shows
+    /// online CPUs only) or the `cpuN` directories stand in, minus those `offline` lists.
     fn read(root: &FsRoot, cpuinfo: &CpuInfo, problems: &mut Problems) -> Result<Self> {
         let mut list = |name: &str| -> Option<Vec<u32>> {
             let path = format!("{CPU_DIR}/{name}");
@@ -138,7 +138,11 @@ impl CpuSets {
         let present_file = list("present").filter(|l| !l.is_empty());
         let possible_file = list("possible").filter(|l| !l.is_empty());
         let isolated = list("isolated").unwrap_or_default();
-        let offline_file = if present_file.is_none() { list("offline") } else { None };
+        let offline_file = if present_file.is_none() || online_file.is_none() {
+            list("offline").unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let online = match online_file {
             Some(l) => l,
             None => {
@@ -148,6 +152,7 @@ impl CpuSets {
                 }
                 ids.sort_unstable();
                 ids.dedup();
+                ids.retain(|c| offline_file.binary_search(c).is_err());
                 ids
             }
         };
@@ -156,7 +161,7 @@ impl CpuSets {
                 "no online CPU found in {CPU_DIR}/online, /proc/cpuinfo or {CPU_DIR}/cpu*"
             )));
         }
-        let present = present_file.unwrap_or_else(|| union(&online, &offline_file.unwrap_or_default()));
+        let present = present_file.unwrap_or_else(|| union(&online, &offline_file));
         let possible = possible_file.unwrap_or_else(|| present.clone());
         Ok(CpuSets { present: union(&present, &online), online, possible, isolated })
     }
