@@ -117,7 +117,7 @@ fn ranked(inp: &Inputs, groups: Vec<(Option<String>, Vec<u32>)>, basis: &str) ->
         (cap, freq)
     };
     let mut scored: Vec<_> = groups.into_iter().map(|(m, c)| (score(&c), m, c)).collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
     let distinct: HashSet<_> = scored.iter().map(|s| s.0).collect();
     let rankable = distinct.len() == scored.len() && !distinct.contains(&(None, None));
     let last = scored.len() - 1;
