@@ -27,7 +27,9 @@ pub fn detect(root: &FsRoot, problems: &mut Problems) -> Result<Cpu> {
         }
     };
     let sets = CpuSets::read(root, &cpuinfo, problems)?;
-    let topology = topology::detect(root, &sets.online, &cpuinfo, problems);
+    let x86 = cpuinfo.family.is_some();
+    let clusters = !x86 || cpuinfo.has_flag("hybrid_cpu");
+    let topology = topology::detect(root, &sets.online, &cpuinfo, clusters, problems);
     let caches = caches::detect(root, &sets.online, problems);
     let policies = frequency::policies(root, &sets.present);
     let mut max_khz = HashMap::new();

@@ -79,11 +79,20 @@ impl<'a> Grouper<'a> {
     }
 }
 
-/// Reads the topology of `online` CPUs.
-pub fn detect(root: &FsRoot, online: &[u32], cpuinfo: &CpuInfo, problems: &mut Problems) -> Topology {
+/// Reads the topology of `online` CPUs. Cluster ids are read only when `clusters` is set
+/// (ARM, hybrid x86: elsewhere a cluster is just the core or the L2 domain, two reads per core
+/// that say nothing new).
+pub fn detect(
+    root: &FsRoot,
+    online: &[u32],
+    cpuinfo: &CpuInfo,
+    clusters: bool,
+    problems: &mut Problems,
+) -> Topology {
     let mut packages =
         Grouper::new(root, &["package_cpus_list", "core_siblings_list"], "physical_package_id");
-    let mut clusters = Grouper::new(root, &["cluster_cpus_list"], "cluster_id");
+    let mut cluster_ids = Grouper::new(root, &["cluster_cpus_list"], "cluster_id");
+    cluster_ids.absent = !clusters;
     let by_cpuinfo = cpuinfo_cores(cpuinfo);
     let mut places: BTreeMap<u32, Place> = BTreeMap::new();
     let mut cores = 0usize;
@@ -119,7 +128,7 @@ pub fn detect(root: &FsRoot, online: &[u32], cpuinfo: &CpuInfo, problems: &mut P
             siblings.push(cpu);
             siblings.sort_unstable();
         }
-        let cluster = clusters.id(cpu);
+        let cluster = cluster_ids.id(cpu);
         let text = cpulist::format_list(&siblings);
         for s in siblings {
             places.insert(s, Place { package, core, cluster, siblings: text.clone(), core_index: cores });
