@@ -36,13 +36,20 @@ pub fn detect(root: &FsRoot, problems: &mut Problems) -> Result<Platform> {
     }
     p.uptime_seconds =
         root.read_opt("/proc/uptime").and_then(|t| t.split_whitespace().next().and_then(|s| s.parse().ok()));
-    let (cpuinfo, cpuinfo_text) = cpuinfo_head(root);
+    let head = std::cell::OnceCell::new();
+    let cpuinfo = || head.get_or_init(|| cpuinfo_head(root));
     p.arch = if root.is_host() {
         Some(rustix::system::uname().machine().to_string_lossy().into_owned())
     } else {
-        cpuinfo.arch_hint(|s| cpuinfo_text.contains(s)).map(str::to_string)
+        let (info, text) = cpuinfo();
+        info.arch_hint(|s| text.contains(s)).map(str::to_string)
     };
-    if let Some((kind, source)) = virtualization(root, &cpuinfo) {
+    // On the live host CPUID says "hypervisor present" without reading /proc/cpuinfo (20 µs).
+    let under_hypervisor = || match cpuid_hypervisor_bit() {
+        Some(bit) if root.is_host() => bit,
+        _ => cpuinfo().0.has_flag("hypervisor"),
+    };
+    if let Some((kind, source)) = virtualization(root, under_hypervisor) {
         p.virtualization = Some(kind);
         p.virtualization_source = Some(source);
     }
@@ -98,8 +105,8 @@ fn cpuinfo_head(root: &FsRoot) -> (CpuInfo, String) {
 
 /// The hypervisor and how it was recognised: DMI strings, `/sys/hypervisor/type`, the ACPI
 /// OEM id (Firecracker has no DMI), CPUID's hypervisor leaf on the live host, then the bare
-/// `hypervisor` cpuinfo flag.
-fn virtualization(root: &FsRoot, cpuinfo: &CpuInfo) -> Option<(String, String)> {
+/// hypervisor bit (CPUID on the live host, the `hypervisor` cpuinfo flag elsewhere).
+fn virtualization(root: &FsRoot, under_hypervisor: impl FnOnce() -> bool) -> Option<(String, String)> {
     for attr in ["sys_vendor", "product_name", "bios_vendor"] {
         if let Some(v) = root.read_opt(&format!("/sys/class/dmi/id/{attr}"))
             && let Some(kind) = vm_from_dmi(&v)
@@ -110,7 +117,7 @@ fn virtualization(root: &FsRoot, cpuinfo: &CpuInfo) -> Option<(String, String)> 
     if let Some(t) = root.read_opt("/sys/hypervisor/type") {
         return Some((t.to_ascii_lowercase(), "/sys/hypervisor/type".into()));
     }
-    if !cpuinfo.has_flag("hypervisor") {
+    if !under_hypervisor() {
         return None;
     }
     if let Some(oem) = acpi_oem_id(root)
@@ -201,8 +208,22 @@ fn cpuid_hypervisor() -> Option<String> {
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// CPUID leaf 1, ECX bit 31: "running under a hypervisor" (what cpuinfo's `hypervisor` flag shows).
+#[cfg(target_arch = "x86_64")]
+fn cpuid_hypervisor_bit() -> Option<bool> {
+    #[allow(unused_unsafe)]
+    // SAFETY: CPUID leaf 1 exists on every x86_64 CPU.
+    let r = unsafe { std::arch::x86_64::__cpuid(1) };
+    Some(r.ecx & (1 << 31) != 0)
+}
+
 #[cfg(not(target_arch = "x86_64"))]
 fn cpuid_hypervisor() -> Option<String> {
+    None
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn cpuid_hypervisor_bit() -> Option<bool> {
     None
 }
 
