@@ -4,6 +4,7 @@
 //! through the portable backend. Every section of a [`HostProfile`] is detected on its own, so
 //! one unreadable part yields an error entry for that part only.
 
+pub mod capture;
 pub mod cpulist;
 pub mod error;
 pub mod gpu;
@@ -12,6 +13,7 @@ pub mod model;
 pub mod portable;
 pub mod profile;
 pub mod root;
+pub mod synthetic;
 pub mod testing;
 
 pub use error::{Error, Result};

@@ -14,6 +14,7 @@ use std::io::{self, Read};
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
 
 /// Largest file a reader accepts; larger ones are reported, not read (a hostile or broken tree
 /// must not exhaust memory).
@@ -22,18 +23,34 @@ pub const MAX_FILE_BYTES: usize = 16 << 20;
 /// Most symbolic links followed while resolving one path (the kernel's own limit is 40).
 const MAX_LINKS: usize = 40;
 
+/// How a path was used by a reader, as remembered by a recording root (see
+/// [`FsRoot::recording`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Access {
+    /// Opened as a regular file (content matters).
+    File,
+    /// Listed as a directory (names matter).
+    Dir,
+    /// Read as a symbolic link (target matters).
+    Link,
+    /// Tested for existence only.
+    Exists,
+}
+
 /// Where `/proc` and `/sys` are read from.
 #[derive(Debug)]
 pub struct FsRoot {
     dir: PathBuf,
     /// Directory fd of an alternate root; `None` for the live host's `/`.
     fd: Option<OwnedFd>,
+    /// Every path used, when recording (for `hypermesh capture`).
+    recorder: Option<Mutex<Vec<(String, Access)>>>,
 }
 
 impl FsRoot {
     /// The live host: paths are opened as they are.
     pub fn host() -> Self {
-        FsRoot { dir: PathBuf::from("/"), fd: None }
+        FsRoot { dir: PathBuf::from("/"), fd: None, recorder: None }
     }
 
     /// An alternate root directory that holds `proc/` and `sys/` (and optionally `etc/`, `dev/`).
@@ -44,7 +61,30 @@ impl FsRoot {
         }
         let fd = rustix::fs::open(&dir, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
             .map_err(|e| Error::io(&dir, e.into()))?;
-        Ok(FsRoot { dir, fd: Some(fd) })
+        Ok(FsRoot { dir, fd: Some(fd), recorder: None })
+    }
+
+    /// The same root, remembering every path that readers open, list, test or read as a link,
+    /// so that exactly those can be archived afterwards ([`recorded`](Self::recorded)).
+    pub fn recording(mut self) -> Self {
+        self.recorder = Some(Mutex::new(Vec::new()));
+        self
+    }
+
+    /// Paths used so far with how they were used, sorted and de-duplicated (empty when not
+    /// recording).
+    pub fn recorded(&self) -> Vec<(String, Access)> {
+        let Some(rec) = &self.recorder else { return Vec::new() };
+        let mut list = rec.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        list.sort_unstable();
+        list.dedup();
+        list
+    }
+
+    fn record(&self, path: &str, access: Access) {
+        if let Some(rec) = &self.recorder {
+            rec.lock().unwrap_or_else(|e| e.into_inner()).push((path.to_string(), access));
+        }
     }
 
     /// The root directory on this machine (`/` for the live host).
@@ -69,6 +109,7 @@ impl FsRoot {
 
     /// Opens a regular file for reading. Never blocks on FIFOs and refuses non-regular files.
     pub fn open(&self, path: &str) -> Result<File> {
+        self.record(path, Access::File);
         let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
         let fd = self.open_raw(path, flags).map_err(|e| Error::io(path, e))?;
         let file = File::from(fd);
@@ -113,11 +154,19 @@ impl FsRoot {
 
     /// True when the path exists inside the root (links resolved inside the root).
     pub fn exists(&self, path: &str) -> bool {
+        self.record(path, Access::Exists);
         self.open_raw(path, OFlags::PATH | OFlags::CLOEXEC).is_ok()
+    }
+
+    /// True when the path is a directory inside the root (links resolved inside the root);
+    /// not recorded.
+    pub fn is_dir(&self, path: &str) -> bool {
+        self.open_raw(path, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC).is_ok()
     }
 
     /// Names in a directory, sorted, without `.` and `..`.
     pub fn read_dir(&self, path: &str) -> Result<Vec<String>> {
+        self.record(path, Access::Dir);
         let fd = self
             .open_raw(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC)
             .map_err(|e| Error::io(path, e))?;
@@ -136,6 +185,7 @@ impl FsRoot {
 
     /// The target of a symbolic link, as stored (e.g. `../../bus/pci/drivers/nvme`).
     pub fn read_link(&self, path: &str) -> Result<String> {
+        self.record(path, Access::Link);
         let (parent, name) = split_parent(path);
         let fd = self
             .open_raw(parent, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC)
@@ -273,7 +323,8 @@ fn split_parent(path: &str) -> (&str, &str) {
     }
 }
 
-fn components_rev(path: &str) -> Vec<String> {
+/// Components of a path in reverse order (`..` kept), for resolving links one at a time.
+pub(crate) fn components_rev(path: &str) -> Vec<String> {
     let mut parts: Vec<String> = Path::new(path)
         .components()
         .filter_map(|c| match c {
@@ -344,6 +395,27 @@ mod tests {
         .unwrap();
         let err = root.read_string("/proc/fifo").unwrap_err();
         assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn recording_remembers_each_use_once() {
+        let (_d, root) = tree();
+        let root = root.recording();
+        root.read_string("/proc/meminfo").unwrap();
+        root.read_string("/proc/meminfo").unwrap();
+        root.read_dir("/sys/class/net").unwrap();
+        assert!(!root.exists("/proc/nothing"));
+        assert_eq!(
+            root.recorded(),
+            vec![
+                ("/proc/meminfo".to_string(), Access::File),
+                ("/proc/nothing".to_string(), Access::Exists),
+                ("/sys/class/net".to_string(), Access::Dir),
+            ]
+        );
+        let (_d2, plain) = tree();
+        plain.read_string("/proc/meminfo").unwrap();
+        assert!(plain.recorded().is_empty());
     }
 
     #[test]

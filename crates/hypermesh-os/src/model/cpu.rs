@@ -70,6 +70,8 @@ pub struct Cache {
 pub struct CoreKind {
     /// `performance`, `efficiency`, or `uniform` on homogeneous hosts.
     pub name: String,
+    /// Core model of this kind where it differs per kind (ARM `CPU part` decoded).
+    pub model: Option<String>,
     /// How the group was told apart (`max frequency`, `cpu part`, `cpu capacity`, `intel_hybrid pmu`).
     pub basis: Option<String>,
     /// Logical CPUs of this kind.
@@ -116,4 +118,7 @@ pub struct LogicalCpu {
     pub max_khz: Option<u64>,
     /// Relative compute capacity (ARM `cpu_capacity`).
     pub capacity: Option<u32>,
+    /// `cpu MHz` as `/proc/cpuinfo` reports it (live value; the only frequency on hosts
+    /// without cpufreq, such as most VMs).
+    pub cpuinfo_mhz: Option<f64>,
 }

@@ -30,4 +30,7 @@ pub struct Platform {
     pub virtualization_source: Option<String>,
     /// Container runtime the process runs in (`docker`, `podman`, `kubernetes`, `lxc`, ...), `None` if not.
     pub container: Option<String>,
+    /// Evidence for `container` (e.g. `/run/.containerenv`, `/proc/1/cgroup`), or why a hint
+    /// was not taken as a container.
+    pub container_source: Option<String>,
 }

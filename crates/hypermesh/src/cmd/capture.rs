@@ -1,17 +1,37 @@
 //! `hypermesh capture`: archive the files detection reads.
 
 use super::Global;
+use anyhow::Context;
+use hypermesh_os::capture;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `hypermesh capture`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Archive to write (.tar.gz).
+    /// Archive to write (.tar.gz); unpack it and pass the folder to `--root` to read it back.
     pub out: PathBuf,
 }
 
-/// Runs the command.
-pub fn run(_global: &Global, _args: &Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("capture is not implemented yet")
+/// Runs a full profile while recording what it reads, then writes those files to the archive.
+pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
+    let root = global.fs_root()?;
+    let file =
+        std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let (profile, stats) =
+        capture::capture(root, &mut out).with_context(|| format!("writing {}", args.out.display()))?;
+    std::io::Write::flush(&mut out).with_context(|| format!("writing {}", args.out.display()))?;
+    eprintln!(
+        "wrote {}: {} files ({} bytes), {} links, {} directories",
+        args.out.display(),
+        stats.files,
+        stats.bytes,
+        stats.links,
+        stats.dirs
+    );
+    for e in &profile.errors {
+        eprintln!("  not captured: {e}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -55,6 +55,19 @@ fn section_missing(p: &HostProfile, s: Section) -> bool {
     }
 }
 
+/// `value (source)`, or `none detected (source)` when there is only a note.
+fn with_source(value: Option<&str>, source: Option<&str>) -> String {
+    let v = value.unwrap_or("none detected");
+    match source {
+        Some(s) => format!("{v} ({s})"),
+        None => v.to_string(),
+    }
+}
+
+fn list_or_none(cpus: &[u32]) -> String {
+    if cpus.is_empty() { "none".into() } else { cpulist::format_list(cpus) }
+}
+
 /// Renders the profile as human tables.
 pub fn render(p: &HostProfile) -> String {
     let mut out = String::new();
@@ -66,8 +79,12 @@ pub fn render(p: &HostProfile) -> String {
                 ("kernel", opt(pl.kernel.clone())),
                 ("arch", opt(pl.arch.clone())),
                 ("hostname", opt(pl.hostname.clone())),
-                ("virtualization", pl.virtualization.clone().unwrap_or_else(|| "none detected".into())),
-                ("container", pl.container.clone().unwrap_or_else(|| "none detected".into())),
+                ("uptime", opt(pl.uptime_seconds.map(|u| format!("{:.1} h", u / 3600.0)))),
+                (
+                    "virtualization",
+                    with_source(pl.virtualization.as_deref(), pl.virtualization_source.as_deref()),
+                ),
+                ("container", with_source(pl.container.as_deref(), pl.container_source.as_deref())),
             ],
         );
         out.push('\n');
@@ -82,6 +99,8 @@ pub fn render(p: &HostProfile) -> String {
                 ("cores", c.cores.to_string()),
                 ("logical cpus", format!("{} (online {})", c.logical_cpus, cpulist::format_list(&c.online))),
                 ("threads/core", c.threads_per_core.to_string()),
+                ("offline cpus", list_or_none(&c.offline)),
+                ("isolated cpus", list_or_none(&c.isolated)),
                 (
                     "frequency",
                     c.frequency
@@ -148,6 +167,14 @@ pub fn render(p: &HostProfile) -> String {
                     }),
                 ),
                 ("swap", opt_bytes(m.swap_total_bytes)),
+                (
+                    "huge pages",
+                    m.hugepages
+                        .iter()
+                        .map(|h| format!("{} × {}", h.total, bytes(h.page_size_bytes)))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
                 ("transparent hugepages", opt(m.transparent_hugepage.clone())),
             ],
         );
