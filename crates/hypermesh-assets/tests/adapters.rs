@@ -48,14 +48,14 @@ fn two_socket_numa() -> HostProfile {
     let nvme = BlockDevice {
         name: "nvme0n1".into(),
         kind: DiskKind::Nvme,
-        size_bytes: 1_000_204_886_016,
+        size_bytes: Some(1_000_204_886_016),
         wwn: Some("eui.0025388b71b0a1c2".into()),
         serial: Some("S4EWNX0R123456".into()),
         partitions: vec![
-            Partition { name: "nvme0n1p1".into(), size_bytes: 536_870_912, start_sector: Some(2048) },
+            Partition { name: "nvme0n1p1".into(), size_bytes: Some(536_870_912), start_sector: Some(2048) },
             Partition {
                 name: "nvme0n1p2".into(),
-                size_bytes: 999_666_221_056,
+                size_bytes: Some(999_666_221_056),
                 start_sector: Some(1_050_624),
             },
         ],
@@ -64,7 +64,7 @@ fn two_socket_numa() -> HostProfile {
     let hdd = BlockDevice {
         name: "sdb".into(),
         kind: DiskKind::Hdd,
-        size_bytes: 4_000_787_030_016,
+        size_bytes: Some(4_000_787_030_016),
         serial: Some("ZDH1ABCD".into()),
         ..Default::default()
     };
@@ -96,6 +96,7 @@ fn two_socket_numa() -> HostProfile {
                 fs("/dev/sdb", "/data", 3_936_000_000_000, 39_000_000_000, &["rw"]),
                 fs("/dev/nvme0n1p1", "/boot/efi", 535_000_000, 500_000_000, &["ro"]),
             ],
+            ..Default::default()
         }),
         ..Default::default()
     }
@@ -117,6 +118,7 @@ fn amd_gpu_workstation() -> HostProfile {
                 utilization_percent: Some(4.0),
                 temperature_celsius: Some(51.0),
                 uuid: None,
+                ..Default::default()
             },
             Gpu {
                 pci_address: "0000:00:02.0".into(),
@@ -129,6 +131,7 @@ fn amd_gpu_workstation() -> HostProfile {
                 utilization_percent: None,
                 temperature_celsius: Some(97.0),
                 uuid: None,
+                ..Default::default()
             },
         ],
         ..Default::default()

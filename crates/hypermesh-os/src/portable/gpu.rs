@@ -31,5 +31,6 @@ fn gpu(g: &sysinfo::Gpu) -> Gpu {
         utilization_percent: g.usage().map(f64::from),
         temperature_celsius: None,
         uuid: None,
+        ..Default::default()
     }
 }

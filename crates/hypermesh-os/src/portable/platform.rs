@@ -24,5 +24,6 @@ pub(super) fn detect(problems: &mut Problems) -> Result<Platform> {
         virtualization: None,
         virtualization_source: None,
         container: None,
+        container_source: None,
     })
 }

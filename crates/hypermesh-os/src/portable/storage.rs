@@ -26,7 +26,7 @@ pub(super) fn detect(problems: &mut Problems) -> Result<Storage> {
     ));
     let mut filesystems: Vec<Filesystem> = disks.iter().map(|d| filesystem(d, problems)).collect();
     filesystems.sort_by(|a, b| a.mount_point.cmp(&b.mount_point));
-    Ok(Storage { block_devices: Vec::new(), filesystems })
+    Ok(Storage { block_devices: Vec::new(), filesystems, nvme_controllers: Vec::new() })
 }
 
 fn filesystem(disk: &Disk, problems: &mut Problems) -> Filesystem {

@@ -219,6 +219,7 @@ fn filesystem(m: Mount, usage: Option<Usage>) -> Filesystem {
         available_bytes: usage.map(|u| u.available),
         inodes_total: usage.map(|u| u.inodes_total),
         inodes_free: usage.map(|u| u.inodes_free),
+        disk_kind: None,
     }
 }
 
