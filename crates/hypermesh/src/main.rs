@@ -21,6 +21,10 @@ enum Command {
     Profile(cmd::profile::Args),
     /// Archive every /proc and /sys file the detection reads, for `--root` to read back.
     Capture(cmd::capture::Args),
+    /// Serve Prometheus metrics and the JSON API over HTTP (until SIGTERM or SIGINT).
+    Serve(cmd::serve::Args),
+    /// Write the Kubernetes node-feature-discovery feature file for this host.
+    Nfd(cmd::nfd::Args),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +32,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Profile(args) => cmd::profile::run(&cli.global, args),
         Command::Capture(args) => cmd::capture::run(&cli.global, args),
+        Command::Serve(args) => cmd::serve::run(&cli.global, args),
+        Command::Nfd(args) => cmd::nfd::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

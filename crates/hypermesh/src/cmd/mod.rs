@@ -1,8 +1,10 @@
 //! One module per subcommand; shared options and output helpers.
 
 pub mod capture;
+pub mod nfd;
 pub mod output;
 pub mod profile;
+pub mod serve;
 
 use anyhow::Context;
 use hypermesh_os::{Backend, FsRoot, linux::LinuxBackend};
