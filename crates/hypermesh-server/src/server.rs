@@ -155,16 +155,18 @@ async fn serve_io<I>(
     let _ = watcher.watch(connection).await;
 }
 
-/// Completes on the first SIGTERM or SIGINT.
-pub async fn shutdown_signal() -> std::io::Result<()> {
+/// Installs SIGTERM and SIGINT handlers now (so that a signal from here on is never fatal) and
+/// returns a future that completes on the first of them. Needs a running Tokio runtime.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = int.recv() => {},
-    }
-    Ok(())
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+    })
 }
 
 /// Everything `hypermesh serve` needs.
@@ -183,19 +185,12 @@ pub struct ServeOptions {
 pub fn run_blocking(options: ServeOptions) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let signal = shutdown_signal();
+        let signal = shutdown_signal()?;
         let server = Server::bind(options.listen, options.app, &options.web, options.limits).await?;
         let scheme = if server.is_tls() { "https" } else { "http" };
         eprintln!("hypermesh serve: listening on {scheme}://{}", server.local_addr()?);
-        let mut signal_error = None;
-        server
-            .run(async {
-                if let Err(e) = signal.await {
-                    signal_error = Some(e);
-                }
-            })
-            .await;
+        server.run(signal).await;
         eprintln!("hypermesh serve: stopped");
-        signal_error.map_or(Ok(()), Err)
+        Ok(())
     })
 }
