@@ -32,15 +32,22 @@ pub struct UnknownCollector {
     pub name: String,
 }
 
+/// Checks that every name in `selected` is a known collector.
+pub fn validate(selected: &[String]) -> Result<(), UnknownCollector> {
+    let known = names();
+    match selected.iter().map(|n| n.trim()).find(|n| !n.is_empty() && !known.contains(n)) {
+        Some(bad) => Err(UnknownCollector { name: bad.to_string() }),
+        None => Ok(()),
+    }
+}
+
 /// Builds the collectors named in `selected` (all of them when empty), in [`names()`] order.
 pub fn build(
     selected: &[String],
     profile: Arc<HostProfile>,
 ) -> Result<Vec<Box<dyn Collector>>, UnknownCollector> {
     let wanted: Vec<&str> = selected.iter().map(|n| n.trim()).filter(|n| !n.is_empty()).collect();
-    if let Some(bad) = wanted.iter().find(|n| !names().contains(n)) {
-        return Err(UnknownCollector { name: bad.to_string() });
-    }
+    validate(selected)?;
     Ok(REGISTRY
         .iter()
         .filter(|(name, _)| wanted.is_empty() || wanted.contains(name))

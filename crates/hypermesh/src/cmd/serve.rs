@@ -32,6 +32,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         Some(path) => WebConfig::load(path).context("refusing to start: bad --web-config")?,
         None => WebConfig::default(),
     };
+    hypermesh_server::collectors::validate(&args.collectors)?;
     let backend = global.backend()?;
     let profile = Arc::new(detect(backend.as_ref(), &[]));
     for problem in &profile.errors {
