@@ -6,20 +6,28 @@
 
 use prometheus_client::encoding::{EncodeGaugeValue, EncodeLabelSet, EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::{MetricType, TypedMetric};
+use std::sync::Arc;
 
 /// Label pairs of one sample.
 pub type Labels = Vec<(&'static str, String)>;
 
-/// Gauge samples of one family.
+/// Gauge samples of one family. Cloning shares the samples, so a collector of values that do
+/// not change (the inventory) builds its families once and registers clones on each scrape.
 #[derive(Debug)]
 pub struct GaugeRows<L, V> {
-    rows: Vec<(L, V)>,
+    rows: Arc<[(L, V)]>,
+}
+
+impl<L, V> Clone for GaugeRows<L, V> {
+    fn clone(&self) -> Self {
+        GaugeRows { rows: Arc::clone(&self.rows) }
+    }
 }
 
 impl<L, V> GaugeRows<L, V> {
     /// A family with these samples.
     pub fn new(rows: Vec<(L, V)>) -> Self {
-        GaugeRows { rows }
+        GaugeRows { rows: rows.into() }
     }
 
     /// True when there is no sample (such a family is not worth registering).
@@ -40,7 +48,7 @@ impl<L, V> TypedMetric for GaugeRows<L, V> {
 
 impl<L: EncodeLabelSet, V: EncodeGaugeValue> EncodeMetric for GaugeRows<L, V> {
     fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
-        for (labels, value) in &self.rows {
+        for (labels, value) in self.rows.iter() {
             encoder.encode_family(labels)?.encode_gauge(value)?;
         }
         Ok(())

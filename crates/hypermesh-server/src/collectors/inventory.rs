@@ -10,7 +10,6 @@ use crate::collector::{CollectError, Collector};
 use crate::rows::{GaugeRows, Labels};
 use hypermesh_os::model::{Cpu, Storage};
 use hypermesh_os::{HostProfile, Section};
-use prometheus_client::encoding::EncodeGaugeValue;
 use prometheus_client::registry::Registry;
 use serde::Serialize;
 use std::sync::Arc;
@@ -18,15 +17,25 @@ use std::sync::Arc;
 /// Name of this collector.
 pub const NAME: &str = "inventory";
 
-/// Exposes a cached [`HostProfile`].
+/// One metric family: name, help, samples.
+type Family = (&'static str, &'static str, GaugeRows<Labels, u64>);
+
+/// Exposes a cached [`HostProfile`]: its families are built once and shared by every scrape.
 pub struct Inventory {
-    profile: Arc<HostProfile>,
+    families: Vec<Family>,
+    /// Set when no section at all could be detected.
+    error: Option<String>,
 }
 
 impl Inventory {
     /// A collector over a profile detected once.
     pub fn new(profile: Arc<HostProfile>) -> Self {
-        Inventory { profile }
+        let p = &*profile;
+        let error = Section::ALL
+            .iter()
+            .all(|s| !detected(p, *s))
+            .then(|| format!("no inventory section could be detected ({} problems)", p.errors.len()));
+        Inventory { families: families(p), error }
     }
 }
 
@@ -36,115 +45,120 @@ impl Collector for Inventory {
     }
 
     fn collect(&self, registry: &mut Registry) -> Result<(), CollectError> {
-        let p = &*self.profile;
-        let mut out = Out(registry);
-        sections(&mut out, p);
-        if let Some(platform) = &p.platform {
-            out.info(
-                "os_info",
-                "Operating system, kernel and environment",
-                vec![labels(&[
-                    ("os", Some(platform.os.clone())),
-                    ("distro", platform.distro.clone()),
-                    ("distro_id", platform.distro_id.clone()),
-                    ("distro_version", platform.distro_version.clone()),
-                    ("kernel", platform.kernel.clone()),
-                    ("arch", platform.arch.clone()),
-                    ("hostname", platform.hostname.clone()),
-                    ("virtualization", platform.virtualization.clone()),
-                    ("container", platform.container.clone()),
-                ])],
-            );
-            out.scalar("boot_time_seconds", "Boot time, seconds since the Unix epoch", platform.boot_time);
+        for (name, help, rows) in &self.families {
+            registry.register(*name, *help, rows.clone());
         }
-        if let Some(cpu) = &p.cpu {
-            cpu_metrics(&mut out, cpu);
+        match &self.error {
+            Some(e) => Err(e.clone().into()),
+            None => Ok(()),
         }
-        if let Some(numa) = &p.numa {
-            out.gauges(
-                "numa_node_cpus",
-                "Logical CPUs on a NUMA node",
-                numa.nodes.iter().map(|n| (node(n.id), n.cpus.len() as u64)),
-            );
-            out.gauges(
-                "numa_node_memory_total_bytes",
-                "Memory of a NUMA node in bytes",
-                numa.nodes.iter().filter_map(|n| Some((node(n.id), n.memory_total_bytes?))),
-            );
-        }
-        if let Some(memory) = &p.memory {
-            out.scalar("memory_total_bytes", "Usable memory (MemTotal) in bytes", Some(memory.total_bytes));
-            out.scalar("memory_swap_total_bytes", "Swap space in bytes", memory.swap_total_bytes);
-            out.gauges(
-                "memory_hugepages_reserved",
-                "Huge pages reserved, by page size in bytes",
-                memory
-                    .hugepages
-                    .iter()
-                    .map(|h| (vec![("page_size_bytes", h.page_size_bytes.to_string())], h.total)),
-            );
-        }
-        if let Some(storage) = &p.storage {
-            storage_metrics(&mut out, storage);
-        }
-        if let Some(network) = &p.network {
-            let iface = |name: &str| vec![("interface", name.to_string())];
-            out.info(
-                "network_interface_info",
-                "Network interface hardware address, kind and driver",
-                network.interfaces.iter().map(|i| {
-                    labels(&[
-                        ("interface", Some(i.name.clone())),
-                        ("mac", i.mac.clone()),
-                        ("kind", i.kind.clone()),
-                        ("driver", i.driver.clone()),
-                        ("pci_address", i.pci_address.clone()),
-                        ("duplex", i.duplex.clone()),
-                        ("virtual", Some(i.is_virtual.to_string())),
-                    ])
-                }),
-            );
-            out.gauges(
-                "network_interface_mtu_bytes",
-                "Network interface MTU in bytes",
-                network.interfaces.iter().filter_map(|i| Some((iface(&i.name), i.mtu?))),
-            );
-            out.gauges(
-                "network_interface_speed_bytes",
-                "Network interface link speed in bytes per second",
-                network
-                    .interfaces
-                    .iter()
-                    .filter_map(|i| Some((iface(&i.name), i.speed_mbps?.checked_mul(125_000)?))),
-            );
-        }
-        let gpu = |addr: &str| vec![("pci_address", addr.to_string())];
+    }
+}
+
+/// Every family of a profile, empty ones left out.
+fn families(p: &HostProfile) -> Vec<Family> {
+    let mut out = Out(Vec::new());
+    sections(&mut out, p);
+    if let Some(platform) = &p.platform {
         out.info(
-            "gpu_info",
-            "GPU vendor, model, kind and driver",
-            p.gpus.iter().map(|g| {
+            "os_info",
+            "Operating system, kernel and environment",
+            vec![labels(&[
+                ("os", Some(platform.os.clone())),
+                ("distro", platform.distro.clone()),
+                ("distro_id", platform.distro_id.clone()),
+                ("distro_version", platform.distro_version.clone()),
+                ("kernel", platform.kernel.clone()),
+                ("arch", platform.arch.clone()),
+                ("hostname", platform.hostname.clone()),
+                ("virtualization", platform.virtualization.clone()),
+                ("container", platform.container.clone()),
+            ])],
+        );
+        out.scalar("boot_time_seconds", "Boot time, seconds since the Unix epoch", platform.boot_time);
+    }
+    if let Some(cpu) = &p.cpu {
+        cpu_metrics(&mut out, cpu);
+    }
+    if let Some(numa) = &p.numa {
+        out.gauges(
+            "numa_node_cpus",
+            "Logical CPUs on a NUMA node",
+            numa.nodes.iter().map(|n| (node(n.id), n.cpus.len() as u64)),
+        );
+        out.gauges(
+            "numa_node_memory_total_bytes",
+            "Memory of a NUMA node in bytes",
+            numa.nodes.iter().filter_map(|n| Some((node(n.id), n.memory_total_bytes?))),
+        );
+    }
+    if let Some(memory) = &p.memory {
+        out.scalar("memory_total_bytes", "Usable memory (MemTotal) in bytes", Some(memory.total_bytes));
+        out.scalar("memory_swap_total_bytes", "Swap space in bytes", memory.swap_total_bytes);
+        out.gauges(
+            "memory_hugepages_reserved",
+            "Huge pages reserved, by page size in bytes",
+            memory
+                .hugepages
+                .iter()
+                .map(|h| (vec![("page_size_bytes", h.page_size_bytes.to_string())], h.total)),
+        );
+    }
+    if let Some(storage) = &p.storage {
+        storage_metrics(&mut out, storage);
+    }
+    if let Some(network) = &p.network {
+        let iface = |name: &str| vec![("interface", name.to_string())];
+        out.info(
+            "network_interface_info",
+            "Network interface hardware address, kind and driver",
+            network.interfaces.iter().map(|i| {
                 labels(&[
-                    ("pci_address", Some(g.pci_address.clone())),
-                    ("vendor", g.vendor.clone()),
-                    ("model", g.model.clone()),
-                    ("kind", g.kind.and_then(snake_name)),
-                    ("driver", g.driver.clone()),
-                    ("uuid", g.uuid.clone()),
+                    ("interface", Some(i.name.clone())),
+                    ("mac", i.mac.clone()),
+                    ("kind", i.kind.clone()),
+                    ("driver", i.driver.clone()),
+                    ("pci_address", i.pci_address.clone()),
+                    ("duplex", i.duplex.clone()),
+                    ("virtual", Some(i.is_virtual.to_string())),
                 ])
             }),
         );
         out.gauges(
-            "gpu_memory_total_bytes",
-            "GPU memory in bytes",
-            p.gpus.iter().filter_map(|g| Some((gpu(&g.pci_address), g.memory_total_bytes?))),
+            "network_interface_mtu_bytes",
+            "Network interface MTU in bytes",
+            network.interfaces.iter().filter_map(|i| Some((iface(&i.name), i.mtu?))),
         );
-        if Section::ALL.iter().all(|s| !detected(p, *s)) {
-            return Err(
-                format!("no inventory section could be detected ({} problems)", p.errors.len()).into()
-            );
-        }
-        Ok(())
+        out.gauges(
+            "network_interface_speed_bytes",
+            "Network interface link speed in bytes per second",
+            network
+                .interfaces
+                .iter()
+                .filter_map(|i| Some((iface(&i.name), i.speed_mbps?.checked_mul(125_000)?))),
+        );
     }
+    let gpu = |addr: &str| vec![("pci_address", addr.to_string())];
+    out.info(
+        "gpu_info",
+        "GPU vendor, model, kind and driver",
+        p.gpus.iter().map(|g| {
+            labels(&[
+                ("pci_address", Some(g.pci_address.clone())),
+                ("vendor", g.vendor.clone()),
+                ("model", g.model.clone()),
+                ("kind", g.kind.and_then(snake_name)),
+                ("driver", g.driver.clone()),
+                ("uuid", g.uuid.clone()),
+            ])
+        }),
+    );
+    out.gauges(
+        "gpu_memory_total_bytes",
+        "GPU memory in bytes",
+        p.gpus.iter().filter_map(|g| Some((gpu(&g.pci_address), g.memory_total_bytes?))),
+    );
+    out.0
 }
 
 /// Which sections were detected, and how many problems each had.
@@ -305,31 +319,30 @@ fn snake_name<T: Serialize>(value: T) -> Option<String> {
     serde_json::to_value(value).ok()?.as_str().map(str::to_string)
 }
 
-/// Registers non-empty families into the scrape's registry.
-struct Out<'a>(&'a mut Registry);
+/// Collects non-empty families.
+struct Out(Vec<Family>);
 
-impl Out<'_> {
-    /// A family of gauges; not registered when it has no sample.
-    fn gauges<V>(&mut self, name: &str, help: &str, rows: impl IntoIterator<Item = (Labels, V)>)
-    where
-        V: EncodeGaugeValue + Send + Sync + std::fmt::Debug + 'static,
-    {
-        let rows: GaugeRows<Labels, V> = rows.into_iter().collect();
+impl Out {
+    /// A family of gauges; left out when it has no sample.
+    fn gauges<V: Into<u64>>(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        rows: impl IntoIterator<Item = (Labels, V)>,
+    ) {
+        let rows: Vec<(Labels, u64)> = rows.into_iter().map(|(l, v)| (l, v.into())).collect();
         if !rows.is_empty() {
-            self.0.register(name, help, rows);
+            self.0.push((name, help, GaugeRows::new(rows)));
         }
     }
 
     /// An info family: one sample of value 1 per label set.
-    fn info(&mut self, name: &str, help: &str, rows: impl IntoIterator<Item = Labels>) {
+    fn info(&mut self, name: &'static str, help: &'static str, rows: impl IntoIterator<Item = Labels>) {
         self.gauges(name, help, rows.into_iter().map(|l| (l, 1u32)));
     }
 
     /// A gauge without labels, left out when unknown.
-    fn scalar<V>(&mut self, name: &str, help: &str, value: Option<V>)
-    where
-        V: EncodeGaugeValue + Send + Sync + std::fmt::Debug + 'static,
-    {
+    fn scalar<V: Into<u64>>(&mut self, name: &'static str, help: &'static str, value: Option<V>) {
         self.gauges(name, help, value.map(|v| (Labels::new(), v)));
     }
 }
