@@ -25,6 +25,10 @@ enum Command {
     Gpus(cmd::gpus::Args),
     /// List, allocate and release this node's assets (CPU, GPU, memory, storage).
     Assets(cmd::assets::Args),
+    /// Serve Prometheus metrics and the JSON API over HTTP (until SIGTERM or SIGINT).
+    Serve(cmd::serve::Args),
+    /// Write the Kubernetes node-feature-discovery feature file for this host.
+    Nfd(cmd::nfd::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +42,8 @@ fn main() -> ExitCode {
         Command::Capture(args) => cmd::capture::run(&cli.global, args),
         Command::Gpus(args) => cmd::gpus::run(&cli.global, args),
         Command::Assets(args) => cmd::assets::run(&cli.global, args),
+        Command::Serve(args) => cmd::serve::run(&cli.global, args),
+        Command::Nfd(args) => cmd::nfd::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -3,8 +3,10 @@
 pub mod assets;
 pub mod capture;
 pub mod gpus;
+pub mod nfd;
 pub mod output;
 pub mod profile;
+pub mod serve;
 
 use anyhow::Context;
 use hypermesh_os::portable::select::{self, BackendKind};

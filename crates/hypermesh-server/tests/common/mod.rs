@@ -1,0 +1,267 @@
+//! Helpers shared by the server tests: a server on a random loopback port, a hand-built
+//! profile, and a minimal HTTP/1.1 client over a plain socket (so that tests can also send
+//! what a real client would not).
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use hypermesh_os::HostProfile;
+use hypermesh_os::model::*;
+use hypermesh_server::collector::Scraper;
+use hypermesh_server::config::WebConfig;
+use hypermesh_server::http::App;
+use hypermesh_server::server::{Limits, Server};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A server running on its own thread; stopped (gracefully) on drop.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Starts a server with every collector over `profile`.
+    pub fn start(profile: HostProfile, web: WebConfig, limits: Limits) -> Running {
+        let profile = Arc::new(profile);
+        let collectors = hypermesh_server::collectors::build(&[], profile.clone()).unwrap();
+        let app = App::new(Scraper::new(collectors), &profile).unwrap();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let server = Server::bind("127.0.0.1:0".parse().unwrap(), app, &web, limits).await.unwrap();
+                addr_tx.send(server.local_addr().unwrap()).unwrap();
+                server
+                    .run(async {
+                        let _ = stop_rx.await;
+                    })
+                    .await;
+            });
+        });
+        let addr = addr_rx.recv_timeout(Duration::from_secs(10)).expect("server started");
+        Running { addr, stop: Some(stop_tx), thread: Some(thread) }
+    }
+
+    /// Starts a plain HTTP server with default limits.
+    pub fn plain(profile: HostProfile) -> Running {
+        Running::start(profile, WebConfig::default(), Limits::default())
+    }
+
+    /// Stops the server and waits until it has returned.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("server thread");
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// A parsed response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends raw bytes, reads until the server closes, parses the response.
+pub fn raw(addr: SocketAddr, request: &[u8]) -> std::io::Result<Response> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+    stream.write_all(request)?;
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes)?;
+    parse(&bytes)
+}
+
+/// Parses an HTTP/1.1 response (no chunked bodies: the server sends Content-Length).
+pub fn parse(bytes: &[u8]) -> std::io::Result<Response> {
+    let text = String::from_utf8_lossy(bytes);
+    let bad = || std::io::Error::other(format!("not an HTTP response: {:?}", &text[..text.len().min(200)]));
+    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(bad)?;
+    let mut lines = head.split("\r\n");
+    let status =
+        lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Ok(Response { status, headers, body: body.to_string() })
+}
+
+/// GET with extra header lines (each `Name: value`).
+pub fn get_with(addr: SocketAddr, path: &str, headers: &[&str]) -> Response {
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for h in headers {
+        request.push_str(h);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    raw(addr, request.as_bytes()).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+/// Plain GET.
+pub fn get(addr: SocketAddr, path: &str) -> Response {
+    get_with(addr, path, &[])
+}
+
+/// A two-socket host with caches, NUMA, NVMe, a GPU and odd characters in names.
+pub fn sample_profile() -> HostProfile {
+    HostProfile {
+        backend: "linux".into(),
+        platform: Some(Platform {
+            os: "linux".into(),
+            distro: Some("Debian GNU/Linux 12 (bookworm)".into()),
+            distro_id: Some("debian".into()),
+            kernel: Some("6.18.0".into()),
+            arch: Some("x86_64".into()),
+            hostname: Some("node-1".into()),
+            boot_time: Some(1_764_000_000),
+            virtualization: Some("kvm".into()),
+            ..Default::default()
+        }),
+        cpu: Some(Cpu {
+            vendor: Some("GenuineIntel".into()),
+            model: Some("Intel(R) Xeon(R) \"Gold\" 6338\\ CPU\n@ 2.00GHz".into()),
+            family: Some(6),
+            model_id: Some(106),
+            packages: 2,
+            cores: 64,
+            logical_cpus: 128,
+            threads_per_core: 2,
+            caches: vec![
+                Cache {
+                    level: 1,
+                    kind: "data".into(),
+                    size_bytes: Some(48 << 10),
+                    instances: 64,
+                    ..Default::default()
+                },
+                Cache {
+                    level: 3,
+                    kind: "unified".into(),
+                    size_bytes: Some(48 << 20),
+                    instances: 2,
+                    ..Default::default()
+                },
+            ],
+            kinds: vec![CoreKind {
+                name: "uniform".into(),
+                cpus: (0..128).collect(),
+                cores: 64,
+                max_frequency_khz: Some(3_200_000),
+                ..Default::default()
+            }],
+            frequency: Some(FrequencyRange {
+                min_khz: Some(800_000),
+                max_khz: Some(3_200_000),
+                base_khz: None,
+            }),
+            ..Default::default()
+        }),
+        numa: Some(Numa {
+            nodes: (0..2)
+                .map(|id| NumaNode {
+                    id,
+                    cpus: (id * 64..id * 64 + 64).collect(),
+                    memory_total_bytes: Some(128 << 30),
+                    ..Default::default()
+                })
+                .collect(),
+        }),
+        memory: Some(Memory {
+            total_bytes: 270_000_000_000,
+            swap_total_bytes: Some(0),
+            hugepages: vec![HugePages { page_size_bytes: 2 << 20, total: 512, free: 512 }],
+            ..Default::default()
+        }),
+        storage: Some(Storage {
+            block_devices: vec![BlockDevice {
+                name: "nvme0n1".into(),
+                kind: DiskKind::Nvme,
+                size_bytes: 3_840_755_982_336,
+                logical_block_bytes: Some(512),
+                physical_block_bytes: Some(4096),
+                model: Some("SAMSUNG MZQL23T8HCLS-00A07".into()),
+                ..Default::default()
+            }],
+            filesystems: vec![Filesystem {
+                device: "/dev/nvme0n1p2".into(),
+                mount_point: "/".into(),
+                fs_type: "ext4".into(),
+                options: vec!["rw".into(), "relatime".into()],
+                total_bytes: Some(3_700_000_000_000),
+                inodes_total: Some(230_000_000),
+                ..Default::default()
+            }],
+        }),
+        network: Some(Network {
+            interfaces: vec![Interface {
+                name: "eth0".into(),
+                mac: Some("02:00:00:00:00:01".into()),
+                mtu: Some(9000),
+                speed_mbps: Some(25_000),
+                kind: Some("ethernet".into()),
+                driver: Some("mlx5_core".into()),
+                ..Default::default()
+            }],
+        }),
+        gpus: vec![Gpu {
+            pci_address: "0000:17:00.0".into(),
+            vendor: Some("NVIDIA Corporation".into()),
+            model: Some("NVIDIA H100 80GB HBM3".into()),
+            kind: Some(GpuKind::Discrete),
+            driver: Some("nvidia".into()),
+            memory_total_bytes: Some(85_520_809_984),
+            memory_used_bytes: Some(1 << 30),
+            utilization_percent: Some(3.0),
+            temperature_celsius: Some(40.0),
+            uuid: None,
+        }],
+        errors: vec![],
+    }
+}
+
+/// The live host's profile.
+pub fn live_profile() -> HostProfile {
+    let backend = hypermesh_os::linux::LinuxBackend::new(hypermesh_os::FsRoot::host());
+    hypermesh_os::detect(&backend, &[])
+}
+
+/// Path of a program on PATH, if any.
+pub fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| std::path::Path::new(d).join(program))
+        .find(|p| p.is_file())
+}
+
+/// Resident set size of this process in bytes.
+pub fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}

@@ -1,0 +1,317 @@
+//! The HTTP face: routes and status codes, promtool, limits against bad clients, concurrency,
+//! basic auth, TLS and config validation.
+
+mod common;
+
+use common::{Running, get, get_with, raw, sample_profile};
+use hypermesh_os::testing;
+use hypermesh_server::config::WebConfig;
+use hypermesh_server::server::Limits;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Value of an unlabelled or labelled sample line, by its exact prefix up to the value.
+fn sample(body: &str, series: &str) -> Option<f64> {
+    body.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn metrics_pass_promtool_and_match_the_profile() {
+    let server = Running::plain(sample_profile());
+    let response = get(server.addr, "/metrics");
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    let body = &response.body;
+    assert_eq!(sample(body, "hypermesh_cpu_logical_cpus"), Some(128.0));
+    assert_eq!(sample(body, "hypermesh_cpu_packages"), Some(2.0));
+    assert_eq!(sample(body, "hypermesh_memory_total_bytes"), Some(270_000_000_000.0));
+    assert_eq!(sample(body, "hypermesh_cpu_frequency_max_hertz"), Some(3.2e9));
+    assert_eq!(
+        sample(body, r#"hypermesh_cpu_cache_size_bytes{level="3",type="unified"}"#),
+        Some(50_331_648.0)
+    );
+    assert_eq!(sample(body, r#"hypermesh_network_interface_speed_bytes{interface="eth0"}"#), Some(3.125e9));
+    assert_eq!(
+        sample(body, r#"hypermesh_gpu_memory_total_bytes{pci_address="0000:17:00.0"}"#),
+        Some(85_520_809_984.0)
+    );
+    assert_eq!(sample(body, r#"hypermesh_scrape_collector_success{collector="inventory"}"#), Some(1.0));
+    assert!(
+        body.contains(r#"model="Intel(R) Xeon(R) \"Gold\" 6338\\ CPU\n@ 2.00GHz""#),
+        "label escaping:\n{body}"
+    );
+    assert!(!body.contains("memory_used") && !body.contains("utilization"), "no stale live values");
+
+    let Some(promtool) = common::which("promtool") else {
+        return testing::skip("promtool not installed (Debian package prometheus)");
+    };
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && report.trim().is_empty(), "promtool check metrics:\n{report}\n{body}");
+}
+
+#[test]
+fn openmetrics_when_asked_for() {
+    let server = Running::plain(sample_profile());
+    let response =
+        get_with(server.addr, "/metrics", &["Accept: application/openmetrics-text;version=1.0.0,*/*;q=0.1"]);
+    assert_eq!(response.status, 200);
+    assert!(response.header("content-type").unwrap().starts_with("application/openmetrics-text"));
+    assert!(response.body.ends_with("# EOF\n"), "{}", response.body);
+}
+
+#[test]
+fn routes_and_status_codes() {
+    let profile = sample_profile();
+    let server = Running::plain(profile.clone());
+    let health = get(server.addr, "/healthz");
+    assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
+    let index = get(server.addr, "/");
+    assert!(index.status == 200 && index.body.contains("collectors: inventory"), "{index:?}");
+
+    let json = get(server.addr, "/v1/profile");
+    assert_eq!(json.status, 200);
+    assert_eq!(json.header("content-type"), Some("application/json"));
+    assert_eq!(
+        json.body,
+        format!("{}\n", serde_json::to_string_pretty(&profile).unwrap()),
+        "same JSON as the CLI"
+    );
+    let back: hypermesh_os::HostProfile = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(back, profile);
+
+    for path in ["/nope", "/v1/usage", "/metrics/extra", "/%ff"] {
+        assert_eq!(get(server.addr, path).status, 404, "{path}");
+    }
+    let post = raw(
+        server.addr,
+        b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    assert_eq!(post.status, 405);
+    assert!(post.header("allow").is_some_and(|a| a.contains("GET")), "{post:?}");
+    let delete =
+        raw(server.addr, b"DELETE /v1/profile HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    assert_eq!(delete.status, 405);
+    let garbage = raw(server.addr, b"\x16\x03\x01 not http at all\r\n\r\n").unwrap();
+    assert_eq!(garbage.status, 400);
+}
+
+#[test]
+fn oversized_headers_get_431() {
+    let server = Running::plain(sample_profile());
+    let big = format!("X-Big: {}", "a".repeat(20 << 10));
+    assert_eq!(get_with(server.addr, "/metrics", &[&big]).status, 431);
+    let many: Vec<String> = (0..200).map(|i| format!("X-H{i}: {i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    assert_eq!(get_with(server.addr, "/metrics", &many).status, 431, "more headers than allowed");
+    assert_eq!(get(server.addr, "/healthz").status, 200, "server still serves");
+}
+
+/// True when the server closed the connection (EOF or reset) within `limit`.
+fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 512];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue, // a 408 or similar before closing is fine
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+#[test]
+fn slow_and_idle_clients_are_dropped_and_do_not_block_others() {
+    let limits =
+        Limits { header_read_timeout: Duration::from_secs(1), max_connections: 4, ..Limits::default() };
+    let server = Running::start(sample_profile(), WebConfig::default(), limits);
+
+    // Slowloris: a header line every 300 ms, never finishing the request head.
+    let mut slow = TcpStream::connect(server.addr).unwrap();
+    slow.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let start = Instant::now();
+    let mut dropped = false;
+    while start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(300));
+        if slow.write_all(b"X-Slow: 1\r\n").is_err() {
+            dropped = true;
+            break;
+        }
+        let mut probe = slow.try_clone().unwrap();
+        if closed_within(&mut probe, Duration::from_millis(10)) {
+            dropped = true;
+            break;
+        }
+    }
+    assert!(dropped, "a client trickling its headers was not dropped after 5 s");
+
+    // Idle connections that never send anything, as many as the connection limit.
+    let mut idle: Vec<TcpStream> = (0..4).map(|_| TcpStream::connect(server.addr).unwrap()).collect();
+    let start = Instant::now();
+    let response = get(server.addr, "/healthz");
+    assert_eq!(response.status, 200);
+    assert!(start.elapsed() < Duration::from_secs(4), "waited {:?} behind idle connections", start.elapsed());
+    for stream in &mut idle {
+        assert!(closed_within(stream, Duration::from_secs(3)), "idle connection kept open");
+    }
+}
+
+#[test]
+fn fifty_concurrent_scrapes() {
+    let server = Running::plain(sample_profile());
+    let addr = server.addr;
+    let threads: Vec<_> = (0..50).map(|_| std::thread::spawn(move || get(addr, "/metrics"))).collect();
+    let strip = |body: &str| {
+        body.lines()
+            .filter(|l| !l.starts_with("hypermesh_scrape_collector_duration_seconds"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let first = strip(&get(addr, "/metrics").body);
+    for t in threads {
+        let response = t.join().unwrap();
+        assert_eq!(response.status, 200);
+        assert_eq!(strip(&response.body), first);
+    }
+}
+
+#[test]
+fn basic_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    let config = format!("basic_auth_users:\n  prometheus: '{hash}'\n");
+    let web = WebConfig::parse(&config, Path::new("web.yml"), dir.path()).unwrap();
+    let server = Running::start(sample_profile(), web, Limits::default());
+    let none = get(server.addr, "/metrics");
+    assert_eq!(none.status, 401);
+    assert_eq!(none.header("www-authenticate"), Some("Basic realm=\"hypermesh\""));
+    // prometheus:wrong
+    assert_eq!(
+        get_with(server.addr, "/metrics", &["Authorization: Basic cHJvbWV0aGV1czp3cm9uZw=="]).status,
+        401
+    );
+    // prometheus:s3cret
+    let ok = get_with(server.addr, "/metrics", &["Authorization: Basic cHJvbWV0aGV1czpzM2NyZXQ="]);
+    assert_eq!(ok.status, 200);
+    assert!(ok.body.contains("hypermesh_cpu_cores 64"));
+    assert_eq!(get(server.addr, "/healthz").status, 401, "every route is protected");
+}
+
+struct Pki {
+    dir: tempfile::TempDir,
+    cert_pem: String,
+}
+
+fn self_signed() -> Pki {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert =
+        rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap().self_signed(&key).unwrap();
+    std::fs::write(dir.path().join("server.crt"), cert.pem()).unwrap();
+    std::fs::write(dir.path().join("server.key"), key.serialize_pem()).unwrap();
+    Pki { dir, cert_pem: cert.pem() }
+}
+
+#[test]
+fn tls_serves_https_and_refuses_plain_http() {
+    let pki = self_signed();
+    let config_path = pki.dir.path().join("web.yml");
+    std::fs::write(&config_path, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
+        .unwrap();
+    let web = WebConfig::load(&config_path).unwrap();
+    let server = Running::start(sample_profile(), web, Limits::default());
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let body = rt.block_on(async {
+        use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(CertificateDer::from_pem_slice(pki.cert_pem.as_bytes()).unwrap()).unwrap();
+        let config =
+            rustls::ClientConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let mut tls = connector.connect(ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
+        tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        tls.read_to_end(&mut out).await.unwrap();
+        out
+    });
+    let response = common::parse(&body).unwrap();
+    assert_eq!((response.status, response.body.as_str()), (200, "ok\n"));
+    assert!(
+        raw(server.addr, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").is_err(),
+        "plain HTTP on the TLS port"
+    );
+}
+
+#[test]
+fn bad_web_configs_are_refused_with_a_clear_message() {
+    let pki = self_signed();
+    let other = self_signed();
+    std::fs::copy(other.dir.path().join("server.key"), pki.dir.path().join("other.key")).unwrap();
+    let base = pki.dir.path();
+    let check = |text: &str, expected: &str| {
+        let err = WebConfig::parse(text, Path::new("/etc/hypermesh/web.yml"), base).unwrap_err().to_string();
+        assert!(err.contains(expected), "{text:?}: {err:?} lacks {expected:?}");
+    };
+    check(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [x]\n",
+        "cipher_suites",
+    );
+    check("basic_auth_user:\n  a: b\n", "unknown field `basic_auth_user`");
+    check("basic_auth_users:\n  alice: plaintext\n", "alice: not a bcrypt hash");
+    check("tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n", "missing.crt");
+    check("tls_server_config:\n  cert_file: server.crt\n  key_file: other.key\n", "do not go together");
+    check(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS11\n",
+        "TLS11",
+    );
+    check(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n",
+        "needs client_ca_file",
+    );
+    check("tls_server_config: [\n", "/etc/hypermesh/web.yml");
+    let empty = WebConfig::parse("", Path::new("web.yml"), base).unwrap();
+    assert!(empty.tls.is_none() && empty.basic_auth_users.is_empty());
+    let mtls = format!(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS13\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {}\n",
+        other.dir.path().join("server.crt").display()
+    );
+    assert!(WebConfig::parse(&mtls, Path::new("web.yml"), base).unwrap().tls.is_some());
+}
+
+#[test]
+fn graceful_stop_closes_the_port() {
+    let server = Running::plain(sample_profile());
+    let addr = server.addr;
+    assert_eq!(get(addr, "/healthz").status, 200);
+    let idle = TcpStream::connect(addr).unwrap();
+    let start = Instant::now();
+    server.stop();
+    assert!(start.elapsed() < Duration::from_secs(7), "stop took {:?}", start.elapsed());
+    assert!(TcpStream::connect(addr).is_err(), "still accepting after stop");
+    drop(idle);
+}

@@ -1,0 +1,34 @@
+//! SIGTERM stops a running server gracefully (alone in its binary: it signals its own process).
+
+use hypermesh_server::collector::Scraper;
+use hypermesh_server::config::WebConfig;
+use hypermesh_server::http::App;
+use hypermesh_server::server::{Limits, Server, shutdown_signal};
+use std::time::Duration;
+
+#[test]
+fn sigterm_stops_the_server() {
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let signal = shutdown_signal().unwrap();
+            let app = App::new(Scraper::new(Vec::new()), &Default::default()).unwrap();
+            let server =
+                Server::bind("127.0.0.1:0".parse().unwrap(), app, &WebConfig::default(), Limits::default())
+                    .await
+                    .unwrap();
+            addr_tx.send(server.local_addr().unwrap()).unwrap();
+            server.run(signal).await;
+        });
+        done_tx.send(()).unwrap();
+    });
+    let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(std::net::TcpStream::connect(addr).is_ok());
+    let status =
+        std::process::Command::new("kill").args(["-TERM", &std::process::id().to_string()]).status().unwrap();
+    assert!(status.success());
+    done_rx.recv_timeout(Duration::from_secs(10)).expect("server stopped on SIGTERM");
+    assert!(std::net::TcpStream::connect(addr).is_err(), "port closed");
+}

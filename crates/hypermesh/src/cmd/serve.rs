@@ -1,0 +1,46 @@
+//! `hypermesh serve`: Prometheus metrics and the JSON API over HTTP(S).
+
+use super::Global;
+use anyhow::Context;
+use hypermesh_os::detect;
+use hypermesh_server::collector::Scraper;
+use hypermesh_server::config::WebConfig;
+use hypermesh_server::http::App;
+use hypermesh_server::server::{Limits, ServeOptions, run_blocking};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Arguments of `hypermesh serve`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address and port to listen on (loopback by default; 0.0.0.0:9469 for every interface).
+    #[arg(long, default_value = "127.0.0.1:9469")]
+    pub listen: SocketAddr,
+    /// Sections of /metrics to collect (comma-separated; all by default). Available: inventory.
+    #[arg(long, value_delimiter = ',')]
+    pub collectors: Vec<String>,
+    /// TLS and basic auth config (exporter-toolkit web-config format).
+    #[arg(long, value_name = "FILE")]
+    pub web_config: Option<PathBuf>,
+}
+
+/// Detects the inventory once, then serves until SIGTERM or SIGINT.
+pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
+    let web = match &args.web_config {
+        Some(path) => WebConfig::load(path).context("refusing to start: bad --web-config")?,
+        None => WebConfig::default(),
+    };
+    hypermesh_server::collectors::validate(&args.collectors)?;
+    let backend = global.backend()?;
+    let profile = Arc::new(detect(backend.as_ref(), &[]));
+    for problem in &profile.errors {
+        eprintln!("hypermesh serve: inventory: {problem}");
+    }
+    let collectors = hypermesh_server::collectors::build(&args.collectors, profile.clone())?;
+    let app = App::new(Scraper::new(collectors), &profile)?;
+    run_blocking(ServeOptions { listen: args.listen, web, app, limits: Limits::default() })
+        .with_context(|| format!("serving on {}", args.listen))?;
+    Ok(ExitCode::SUCCESS)
+}
