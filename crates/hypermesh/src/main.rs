@@ -21,6 +21,8 @@ enum Command {
     Profile(cmd::profile::Args),
     /// Archive every /proc and /sys file the detection reads, for `--root` to read back.
     Capture(cmd::capture::Args),
+    /// eBPF: probe what this kernel allows, check bytecode, run programs (runqlat), list, unpin.
+    Ebpf(cmd::ebpf::Args),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Profile(args) => cmd::profile::run(&cli.global, args),
         Command::Capture(args) => cmd::capture::run(&cli.global, args),
+        Command::Ebpf(args) => cmd::ebpf::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! One module per subcommand; shared options and output helpers.
 
 pub mod capture;
+pub mod ebpf;
 pub mod output;
 pub mod profile;
 
