@@ -89,7 +89,10 @@ pub fn check_insns(insns: &[Insn], limit: usize) -> Vec<Problem> {
         return out;
     }
     if insns.len() > limit {
-        at(None, format!("{} instructions, over this kernel's limit of {limit} for this loader", insns.len()));
+        at(
+            None,
+            format!("{} instructions, over this kernel's limit of {limit} for this loader", insns.len()),
+        );
     }
     // Second halves of lddw: not instructions of their own, and no jump may land there.
     let mut second_half = vec![false; insns.len()];
@@ -206,7 +209,11 @@ pub fn check_object(bytes: &[u8], limit: usize) -> Report {
         for (offset, reloc) in section.relocations() {
             let index = (offset / 8) as usize;
             if offset % 8 != 0 || index >= insns.len() {
-                fail(Some(name.clone()), Some(index), format!("relocation at byte {offset} is not on an instruction"));
+                fail(
+                    Some(name.clone()),
+                    Some(index),
+                    format!("relocation at byte {offset} is not on an instruction"),
+                );
                 continue;
             }
             match reloc.target() {
@@ -217,9 +224,13 @@ pub fn check_object(bytes: &[u8], limit: usize) -> Report {
                         format!("relocation against undefined symbol {:?}", s.name().unwrap_or("?")),
                     ),
                     Ok(_) => {}
-                    Err(e) => fail(Some(name.clone()), Some(index), format!("relocation symbol {}: {e}", sym.0)),
+                    Err(e) => {
+                        fail(Some(name.clone()), Some(index), format!("relocation symbol {}: {e}", sym.0))
+                    }
                 },
-                other => fail(Some(name.clone()), Some(index), format!("unsupported relocation target {other:?}")),
+                other => {
+                    fail(Some(name.clone()), Some(index), format!("unsupported relocation target {other:?}"))
+                }
             }
         }
         programs.push((name, insns.len()));

@@ -5,8 +5,8 @@ pub mod check;
 pub mod error;
 pub mod lifecycle;
 pub mod maps;
-pub mod programs;
 pub mod probe;
+pub mod programs;
 pub mod sys;
 
 pub use error::{Error, Result};

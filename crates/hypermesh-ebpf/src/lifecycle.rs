@@ -156,9 +156,11 @@ pub struct Loaded {
 
 fn rejected(prog: &str, e: ProgramError) -> Error {
     match e {
-        ProgramError::LoadError { io_error, verifier_log } => {
-            Error::Rejected { program: prog.to_string(), cause: io_error.to_string(), log: format!("{verifier_log:?}") }
-        }
+        ProgramError::LoadError { io_error, verifier_log } => Error::Rejected {
+            program: prog.to_string(),
+            cause: io_error.to_string(),
+            log: format!("{verifier_log:?}"),
+        },
         other => Error::aya(format!("program {prog}"), other),
     }
 }
@@ -240,7 +242,8 @@ impl Loaded {
     /// after this process exits (until `hypermesh ebpf unpin`). Only bpf links can be pinned:
     /// with a tracepoint or kprobe (perf event) attachment this fails before pinning anything.
     pub fn pin(self, bpffs: &Path, spec: &str) -> Result<Vec<PathBuf>> {
-        if let Some(c) = self.chosen.iter().enumerate().find(|(i, _)| !self.links.iter().any(|(l, _)| l == i)) {
+        if let Some(c) = self.chosen.iter().enumerate().find(|(i, _)| !self.links.iter().any(|(l, _)| l == i))
+        {
             return Err(Error::Unsupported(format!(
                 "{} attachments are perf events, not bpf links, and cannot be pinned",
                 c.1.variant.kind()
@@ -276,7 +279,8 @@ fn attach(ebpf: &mut Ebpf, v: &Variant, btf: Option<&Btf>) -> Result<(u32, Optio
         return Err(Error::Unavailable("the kernel has no BTF (/sys/kernel/btf/vmlinux)".into()));
     }
     let name = v.prog();
-    let prog = ebpf.program_mut(name).ok_or_else(|| Error::Invalid(format!("the object has no program {name}")))?;
+    let prog =
+        ebpf.program_mut(name).ok_or_else(|| Error::Invalid(format!("the object has no program {name}")))?;
     let attached: std::result::Result<Option<FdLink>, ProgramError> = match (v, btf) {
         (Variant::TpBtf { event, .. }, Some(btf)) => {
             let p: &mut BtfTracePoint = prog.try_into()?;

@@ -95,7 +95,10 @@ mod tests {
         let lines: Vec<&str> = r.lines().collect();
         assert_eq!(lines.len(), 5, "{r}");
         assert_eq!(lines[0], "     usecs               : count    distribution");
-        assert_eq!(lines[2], "         2 -> 3          : 4        |****************************************|");
+        assert_eq!(
+            lines[2],
+            "         2 -> 3          : 4        |****************************************|"
+        );
         assert!(lines[1].contains("|**********                              |"));
         assert_eq!(h.total(), 7);
         assert!(Log2Histogram::default().render("usecs").contains("no usecs"));

@@ -296,7 +296,7 @@ pub fn link_create(prog: &OwnedFd, target: u32, attach_type: u32, flags: u32) ->
 /// `PERF_FLAG_FD_CLOEXEC`.
 const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
 
-/// The leading part of `struct perf_event_attr` (version 8 layout, 136 bytes).
+/// The leading part of `struct perf_event_attr` (`PERF_ATTR_SIZE_VER7`, 128 bytes).
 #[repr(C)]
 #[derive(Default)]
 struct PerfEventAttr {
@@ -362,7 +362,7 @@ mod tests {
         assert_eq!(size_of::<Insn>(), 8);
         assert_eq!(std::mem::offset_of!(ProgLoadAttr, attach_btf_id), 108);
         assert_eq!(std::mem::offset_of!(MapCreateAttr, map_extra), 64);
-        assert_eq!(size_of::<PerfEventAttr>(), 136);
+        assert_eq!(size_of::<PerfEventAttr>(), 128);
     }
 
     #[test]

@@ -31,7 +31,11 @@ pub fn spec_from(skip: usize) -> Spec {
     Spec {
         name: "runqlat",
         object: Object::Embedded(crate::embedded_object!("runqlat.bpf.o")),
-        hooks: vec![hook("sched_wakeup", WAKEUP), hook("sched_wakeup_new", WAKEUP_NEW), hook("sched_switch", SWITCH)],
+        hooks: vec![
+            hook("sched_wakeup", WAKEUP),
+            hook("sched_wakeup_new", WAKEUP_NEW),
+            hook("sched_switch", SWITCH),
+        ],
     }
 }
 

@@ -125,7 +125,10 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         }
         Command::List { json } => {
             let progs = lifecycle::list_programs()?;
-            let pins = Mounts::read(&root)?.first("bpf").map(|b| lifecycle::list_pins(Path::new(b))).unwrap_or_default();
+            let pins = Mounts::read(&root)?
+                .first("bpf")
+                .map(|b| lifecycle::list_pins(Path::new(b)))
+                .unwrap_or_default();
             if *json {
                 println!("{}", serde_json::json!({ "programs": progs, "pins": pins }));
             } else {
@@ -166,7 +169,13 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn run_runqlat(root: &hypermesh_os::FsRoot, duration: Duration, json: bool, per_cpu: bool, pin: bool) -> anyhow::Result<ExitCode> {
+fn run_runqlat(
+    root: &hypermesh_os::FsRoot,
+    duration: Duration,
+    json: bool,
+    per_cpu: bool,
+    pin: bool,
+) -> anyhow::Result<ExitCode> {
     lifecycle::preflight(root)?;
     let started = Instant::now();
     let rq = Runqlat::start()?;
@@ -174,7 +183,11 @@ fn run_runqlat(root: &hypermesh_os::FsRoot, duration: Duration, json: bool, per_
     if !json {
         for c in rq.loaded().chosen() {
             let fell: Vec<String> = c.fell_back.iter().map(|(k, why)| format!("{k}: {why}")).collect();
-            let note = if fell.is_empty() { String::new() } else { format!(" (fell back from {})", fell.join("; ")) };
+            let note = if fell.is_empty() {
+                String::new()
+            } else {
+                format!(" (fell back from {})", fell.join("; "))
+            };
             eprintln!("{}: attached as {}{note}", c.hook, c.variant.kind());
         }
         eprintln!("loaded and attached in {:.1} ms", setup.as_secs_f64() * 1e3);
