@@ -152,7 +152,7 @@ pub fn check_insns(insns: &[Insn], limit: usize) -> Vec<Problem> {
 /// Decodes little-endian instructions; a length that is not a multiple of 8 is a problem.
 pub fn decode(bytes: &[u8]) -> (Vec<Insn>, Option<Problem>) {
     let insns = bytes.chunks_exact(8).map(|c| Insn::from_bytes(c.try_into().unwrap_or([0; 8]))).collect();
-    let problem = (bytes.len() % 8 != 0).then(|| Problem {
+    let problem = (!bytes.len().is_multiple_of(8)).then(|| Problem {
         section: None,
         index: Some(bytes.len() / 8),
         message: format!("{} trailing bytes: not a whole instruction", bytes.len() % 8),
@@ -208,7 +208,7 @@ pub fn check_object(bytes: &[u8], limit: usize) -> Report {
         }
         for (offset, reloc) in section.relocations() {
             let index = (offset / 8) as usize;
-            if offset % 8 != 0 || index >= insns.len() {
+            if !offset.is_multiple_of(8) || index >= insns.len() {
                 fail(
                     Some(name.clone()),
                     Some(index),

@@ -10,6 +10,7 @@
 
 use crate::error::{Error, Result};
 use crate::probe::caps::Capabilities;
+use crate::probe::mounts::Mounts;
 use aya::programs::{BtfTracePoint, FEntry, KProbe, ProgramError, RawTracePoint, TracePoint, links::FdLink};
 use aya::{Btf, Ebpf, EbpfLoader};
 use hypermesh_os::FsRoot;
@@ -166,8 +167,9 @@ fn rejected(prog: &str, e: ProgramError) -> Error {
 }
 
 /// Checks what a tracing program needs before touching the kernel, so the failure is one
-/// sentence naming the cause and the fix.
-pub fn preflight(root: &FsRoot) -> Result<()> {
+/// sentence naming the cause and the fix; mounts tracefs when missing (tracepoint variants
+/// need it). Returns what it mounted, one sentence each.
+pub fn preflight(root: &FsRoot) -> Result<Vec<String>> {
     let caps = Capabilities::read(root)?;
     if !caps.can_trace() {
         let why = if rustix::process::geteuid().is_root() {
@@ -179,7 +181,25 @@ pub fn preflight(root: &FsRoot) -> Result<()> {
             "cannot load eBPF programs: {why}; run it as root or grant them (setcap cap_bpf,cap_perfmon+ep $(which hypermesh))"
         )));
     }
-    Ok(())
+    let mut mounts = Mounts::read(root)?;
+    if caps.has(21) {
+        // Best effort: without tracefs only the tracepoint variants are lost, and the
+        // attach error then names the cause.
+        let _ = mounts.ensure("tracefs");
+    }
+    Ok(mounts.mounted)
+}
+
+/// The fix to suggest when no variant of a hook attached, from the reasons collected.
+fn hint(reasons: &[(String, String)]) -> &'static str {
+    let all = |needle: &str| !reasons.is_empty() && reasons.iter().all(|(_, why)| why.contains(needle));
+    if all("Operation not permitted") {
+        "the kernel refused every variant with EPERM: kernel lockdown (see /sys/kernel/security/lockdown) or a security module forbids it; boot with lockdown=none or ask the administrator"
+    } else if reasons.iter().any(|(_, why)| why.contains("no BTF")) {
+        "this kernel has no BTF and the BTF-free variants failed too; use a kernel built with CONFIG_DEBUG_INFO_BTF=y"
+    } else {
+        "see the reason given for each variant"
+    }
 }
 
 impl Loaded {
@@ -212,9 +232,10 @@ impl Loaded {
             let Some((variant, prog_id)) = picked else {
                 let tried: Vec<String> = fell_back.iter().map(|(k, why)| format!("{k}: {why}")).collect();
                 return Err(Error::Unavailable(format!(
-                    "{}: no way to attach {} works here ({})",
+                    "{}: no way to attach {} works here: {} ({})",
                     spec.name,
                     hook.name,
+                    hint(&fell_back),
                     tried.join("; ")
                 )));
             };
@@ -394,4 +415,28 @@ pub fn unpin_all(bpffs: &Path) -> Result<Vec<PathBuf>> {
         let _ = std::fs::remove_dir(&dir);
     }
     Ok(pins)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_capabilities_give_one_sentence_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("proc/self")).unwrap();
+        std::fs::write(dir.path().join("proc/self/status"), "CapPrm:\t0\nCapEff:\t0000000000000000\n")
+            .unwrap();
+        let err = preflight(&FsRoot::new(dir.path()).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("CAP_BPF") && err.contains("setcap"), "{err}");
+        assert_eq!(err.lines().count(), 1);
+    }
+
+    #[test]
+    fn hints_name_the_cause() {
+        let eperm = |k: &str| (k.to_string(), "Operation not permitted (os error 1)".to_string());
+        assert!(hint(&[eperm("fentry"), eperm("kprobe")]).contains("lockdown"));
+        let nobtf = ("tp_btf".to_string(), "the kernel has no BTF (/sys/kernel/btf/vmlinux)".to_string());
+        assert!(hint(&[nobtf, eperm("tracepoint")]).contains("CONFIG_DEBUG_INFO_BTF"));
+    }
 }

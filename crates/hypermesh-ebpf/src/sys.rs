@@ -158,15 +158,15 @@ pub fn prog_load(p: &ProgLoad<'_>, log: Option<&mut [u8]>) -> Result<OwnedFd, Lo
         attach_btf_id: p.attach_btf_id,
         ..Default::default()
     };
-    let log_ptr = log.map(|buf| {
+    let mut log = log;
+    if let Some(buf) = log.as_deref_mut() {
         buf.fill(0);
         attr.log_level = 1;
         attr.log_size = buf.len() as u32;
         attr.log_buf = buf.as_mut_ptr() as u64;
-        buf
-    });
+    }
     sys_bpf_fd(BPF_PROG_LOAD, &mut attr).map_err(|error| {
-        let log = log_ptr
+        let log = log
             .map(|buf| {
                 CStr::from_bytes_until_nul(buf).map(|c| c.to_string_lossy().into_owned()).unwrap_or_default()
             })

@@ -14,11 +14,14 @@ fn exit() -> Insn {
     Insn::new(0x95, 0, 0, 0, 0)
 }
 
+/// (what, program, instruction limit, expected index, expected reason).
+type Case = (&'static str, Vec<Insn>, usize, Option<usize>, &'static str);
+
 #[test]
 fn malformed_programs_are_rejected_with_reason_and_index() {
     let lddw = Insn::new(0x18, 1, 0, 0, 7);
     let oversized: Vec<Insn> = std::iter::repeat_n(mov0(), UNPRIVILEGED_LIMIT).chain([exit()]).collect();
-    let cases: Vec<(&str, Vec<Insn>, usize, Option<usize>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "bad opcode",
             vec![mov0(), Insn::new(0xff, 0, 0, 0, 0), exit()],

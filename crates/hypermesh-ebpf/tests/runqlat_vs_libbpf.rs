@@ -56,6 +56,7 @@ fn start_theirs(secs: u32) -> (Child, Lines<BufReader<ChildStdout>>) {
         std::thread::sleep(Duration::from_millis(5));
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("their runqlat did not load its programs within 10 s");
 }
 

@@ -31,6 +31,7 @@ const PERF_TYPE_TRACEPOINT: u32 = 2;
 const KPROBE_PMU: &str = "/sys/bus/event_source/devices/kprobe/type";
 
 /// What the attach probes need from the rest of the probe.
+#[derive(Clone)]
 pub struct AttachEnv<'a> {
     /// Filesystem root for /sys and tracefs reads.
     pub root: &'a FsRoot,

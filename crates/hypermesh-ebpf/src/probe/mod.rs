@@ -99,24 +99,24 @@ pub fn probe(root: &FsRoot, opts: ProbeOptions) -> Result<Probe> {
     };
     let program_types = types::probe_prog_types();
     let map_types = types::probe_map_types();
-    let attach = if opts.attach {
+    let usable: Vec<&str> = program_types
+        .iter()
+        .filter(|(_, f)| f.verdict == Verdict::Supported)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let attach_env = opts.attach.then(|| {
         let btf_index = BtfIndex::vmlinux(root).ok();
-        attach::probe_attach(&attach::AttachEnv::new(
-            root,
-            &mut mounts,
-            opts.mount && caps.has(21),
-            btf_index.as_ref(),
-        ))
-    } else {
-        attach::not_probed()
-    };
-    let helpers = opts.helpers.then(|| {
-        let usable: Vec<&str> = program_types
-            .iter()
-            .filter(|(_, f)| f.verdict == Verdict::Supported)
-            .map(|(n, _)| n.as_str())
-            .collect();
-        helpers::probe_helpers(&usable)
+        (attach::AttachEnv::new(root, &mut mounts, opts.mount && caps.has(21), None), btf_index)
+    });
+    // The attach probes mostly wait on the kernel (RCU grace periods on detach) while the helper
+    // scan keeps the CPUs busy: run them side by side.
+    let (attach, helpers) = std::thread::scope(|s| {
+        let attach = s.spawn(|| match &attach_env {
+            Some((env, btf)) => attach::probe_attach(&attach::AttachEnv { btf: btf.as_ref(), ..env.clone() }),
+            None => attach::not_probed(),
+        });
+        let helpers = opts.helpers.then(|| helpers::probe_helpers(&usable));
+        (attach.join().unwrap_or_else(|_| attach::not_probed()), helpers)
     });
     for (section, map) in [("program_types", &program_types), ("map_types", &map_types), ("attach", &attach)]
     {

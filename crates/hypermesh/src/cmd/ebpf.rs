@@ -176,7 +176,9 @@ fn run_runqlat(
     per_cpu: bool,
     pin: bool,
 ) -> anyhow::Result<ExitCode> {
-    lifecycle::preflight(root)?;
+    for note in lifecycle::preflight(root)? {
+        eprintln!("note: {note}");
+    }
     let started = Instant::now();
     let rq = Runqlat::start()?;
     let setup = started.elapsed();
