@@ -32,6 +32,15 @@ struct {
 	__type(value, u64);
 } hm_rq_hist SEC(".maps");
 
+/* tp_btf gets trusted task pointers: the start time lives in task-local storage there,
+ * cheaper than a hash lookup, and a consumed entry is zeroed instead of deleted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, u64);
+} hm_rq_tstart SEC(".maps");
+
 static __always_inline void enqueue(u32 pid)
 {
 	u64 ts;
@@ -55,19 +64,12 @@ static __always_inline u32 log2_u64(u64 v)
 	return r;
 }
 
-static __always_inline void dequeue(u32 pid)
+static __always_inline void record(u64 start)
 {
-	u64 *tsp, *count;
-	s64 delta;
+	s64 delta = (s64)(bpf_ktime_get_ns() - start);
+	u64 *count;
 	u32 slot;
 
-	if (!pid)
-		return;
-	tsp = bpf_map_lookup_elem(&hm_rq_start, &pid);
-	if (!tsp)
-		return;
-	delta = (s64)(bpf_ktime_get_ns() - *tsp);
-	bpf_map_delete_elem(&hm_rq_start, &pid);
 	if (delta < 0)
 		return;
 	/* Slot k counts latencies in [2^k, 2^(k+1)) us, slot 0 also 0 us, like runqlat. */
@@ -77,6 +79,45 @@ static __always_inline void dequeue(u32 pid)
 	count = bpf_map_lookup_elem(&hm_rq_hist, &slot);
 	if (count)
 		*count += 1;
+}
+
+static __always_inline void dequeue(u32 pid)
+{
+	u64 *tsp, start;
+
+	if (!pid)
+		return;
+	tsp = bpf_map_lookup_elem(&hm_rq_start, &pid);
+	if (!tsp)
+		return;
+	start = *tsp;
+	bpf_map_delete_elem(&hm_rq_start, &pid);
+	record(start);
+}
+
+static __always_inline void enqueue_task(struct task_struct *p)
+{
+	u64 *ts;
+
+	if (!p->pid)
+		return;
+	ts = bpf_task_storage_get(&hm_rq_tstart, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (ts)
+		*ts = bpf_ktime_get_ns();
+}
+
+static __always_inline void dequeue_task(struct task_struct *p)
+{
+	u64 *ts, start;
+
+	if (!p->pid)
+		return;
+	ts = bpf_task_storage_get(&hm_rq_tstart, p, 0, 0);
+	if (!ts || !*ts)
+		return;
+	start = *ts;
+	*ts = 0;
+	record(start);
 }
 
 static __always_inline void on_switch(u32 prev_pid, bool prev_runnable, u32 next_pid)
@@ -89,21 +130,23 @@ static __always_inline void on_switch(u32 prev_pid, bool prev_runnable, u32 next
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(hm_rq_wake_btf, struct task_struct *p)
 {
-	enqueue(p->pid);
+	enqueue_task(p);
 	return 0;
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(hm_rq_wnew_btf, struct task_struct *p)
 {
-	enqueue(p->pid);
+	enqueue_task(p);
 	return 0;
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(hm_rq_sw_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	on_switch(prev->pid, prev->__state == TASK_RUNNING, next->pid);
+	if (prev->__state == TASK_RUNNING)
+		enqueue_task(prev);
+	dequeue_task(next);
 	return 0;
 }
 

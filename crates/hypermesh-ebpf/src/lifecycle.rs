@@ -207,7 +207,9 @@ impl Loaded {
     pub fn load(spec: &Spec) -> Result<Self> {
         let btf = kernel_btf();
         let mut loader = EbpfLoader::new();
-        loader.btf(btf);
+        // Maps aya has no typed wrapper for (task storage) are still created; only the
+        // programs touch them.
+        loader.btf(btf).allow_unsupported_maps();
         let mut ebpf = match &spec.object {
             Object::Embedded(bytes) => loader.load(bytes),
             Object::Path(p) => loader.load_file(p),

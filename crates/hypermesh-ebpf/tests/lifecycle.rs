@@ -27,7 +27,11 @@ fn runqlat_load_attach_observe_detach() {
     let h = rq.histogram().expect("read histogram");
     assert!(h.total() > 0, "histogram is empty after scheduler load: {h:?}");
     let per_cpu = rq.per_cpu().unwrap();
-    assert_eq!(per_cpu.iter().map(|h| h.total()).sum::<u64>(), h.total(), "global = sum of per-CPU");
+    // Read after the global view while the programs keep counting: never less.
+    assert!(
+        per_cpu.iter().map(|h| h.total()).sum::<u64>() >= h.total(),
+        "per-CPU views add up to the global one"
+    );
     drop(rq);
     assert_eq!(common::wait_gone(&ids), Vec::<u32>::new(), "programs still loaded after drop");
 }

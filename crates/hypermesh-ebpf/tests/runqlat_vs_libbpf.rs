@@ -116,37 +116,49 @@ fn cost(progs: &[&ListedProgram]) -> (f64, u64) {
     (ns as f64 / runs.max(1) as f64, runs)
 }
 
+/// Mean ns per run of `progs` (from `bpf_stats`) while `scheduler_load` runs for 2 s.
+fn measure(pick: impl Fn(&[ListedProgram]) -> Vec<&ListedProgram>) -> (f64, u64) {
+    // Stats are collected only while this fd is open; run time counts only from here on.
+    let _stats = aya::sys::enable_stats(aya::sys::Stats::RunTime).expect("BPF_ENABLE_STATS");
+    let start = lifecycle::list_programs().unwrap();
+    common::scheduler_load(Duration::from_secs(2));
+    let end = lifecycle::list_programs().unwrap();
+    let (a, b) = (cost(&pick(&start)), cost(&pick(&end)));
+    ((b.0 * b.1 as f64 - a.0 * a.1 as f64) / (b.1 - a.1).max(1) as f64, b.1 - a.1)
+}
+
+/// Each tool is measured alone (programs on the same tracepoint run one after the other, and
+/// the second finds the task structs in cache, which would favour whichever attached later),
+/// alternating twice on the same workload; the best round of each is compared.
 #[test]
 fn our_per_event_cost_is_not_higher() {
     if !ready() {
         return;
     }
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let ours = Runqlat::start().expect("start ours");
-    let ids = ours.loaded().prog_ids();
-    let (mut child, _lines) = start_theirs(30);
-    let (ours_cost, theirs_cost) = {
-        // Stats are collected only while this fd is open.
-        let _stats = aya::sys::enable_stats(aya::sys::Stats::RunTime).expect("BPF_ENABLE_STATS");
-        common::scheduler_load(Duration::from_secs(2));
-        let all = lifecycle::list_programs().unwrap();
-        let mine: Vec<&ListedProgram> = all.iter().filter(|p| ids.contains(&p.id)).collect();
-        let theirs = their_programs(&all);
-        assert_eq!(theirs.len(), 3, "their three programs: {theirs:?}");
-        (cost(&mine), cost(&theirs))
-    };
-    child.kill().unwrap();
-    child.wait().unwrap();
-    eprintln!(
-        "per-event cost: ours {:.1} ns ({} runs), theirs {:.1} ns ({} runs)",
-        ours_cost.0, ours_cost.1, theirs_cost.0, theirs_cost.1
-    );
-    assert!(ours_cost.1 > 1000 && theirs_cost.1 > 1000, "too few events to compare");
+    let (mut ours_best, mut theirs_best) = ((f64::MAX, 0), (f64::MAX, 0));
+    for _ in 0..2 {
+        let rq = Runqlat::start().expect("start ours");
+        let ids = rq.loaded().prog_ids();
+        let o = measure(|all| all.iter().filter(|p| ids.contains(&p.id)).collect());
+        drop(rq);
+        let (mut child, _lines) = start_theirs(30);
+        let t = measure(|all| their_programs(all));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        eprintln!(
+            "round: ours {:.1} ns/event ({} runs), theirs {:.1} ns/event ({} runs)",
+            o.0, o.1, t.0, t.1
+        );
+        assert!(o.1 > 1000 && t.1 > 1000, "too few events to compare");
+        ours_best = if o.0 < ours_best.0 { o } else { ours_best };
+        theirs_best = if t.0 < theirs_best.0 { t } else { theirs_best };
+    }
     assert!(
-        ours_cost.0 <= theirs_cost.0,
+        ours_best.0 <= theirs_best.0,
         "ours {:.1} ns/event > theirs {:.1} ns/event",
-        ours_cost.0,
-        theirs_cost.0
+        ours_best.0,
+        theirs_best.0
     );
 }
 
