@@ -143,7 +143,7 @@ fn our_per_event_cost_is_not_higher() {
         let o = measure(|all| all.iter().filter(|p| ids.contains(&p.id)).collect());
         drop(rq);
         let (mut child, _lines) = start_theirs(30);
-        let t = measure(|all| their_programs(all));
+        let t = measure(their_programs);
         child.kill().unwrap();
         child.wait().unwrap();
         eprintln!(
