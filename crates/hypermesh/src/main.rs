@@ -29,6 +29,8 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Write the Kubernetes node-feature-discovery feature file for this host.
     Nfd(cmd::nfd::Args),
+    /// eBPF: probe what this kernel allows, check bytecode, run programs (runqlat), list, unpin.
+    Ebpf(cmd::ebpf::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Assets(args) => cmd::assets::run(&cli.global, args),
         Command::Serve(args) => cmd::serve::run(&cli.global, args),
         Command::Nfd(args) => cmd::nfd::run(&cli.global, args),
+        Command::Ebpf(args) => cmd::ebpf::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

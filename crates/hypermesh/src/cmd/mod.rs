@@ -4,6 +4,7 @@ pub mod assets;
 pub mod capture;
 pub mod gpus;
 pub mod nfd;
+pub mod ebpf;
 pub mod output;
 pub mod profile;
 pub mod serve;

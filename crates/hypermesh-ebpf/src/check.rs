@@ -1,0 +1,264 @@
+//! Bytecode check before the kernel sees a program: ELF sanity (machine BPF, program sections,
+//! relocations resolvable) and instruction-level checks (valid opcodes, registers ≤ 10, jumps in
+//! range, ends in exit, 64-bit immediates paired, size within this kernel's limit). Every problem
+//! is returned with its instruction index. It complements the verifier, which remains the judge.
+
+use crate::sys::Insn;
+use object::elf;
+use object::read::elf::{ElfFile64, FileHeader};
+use object::{Object as _, ObjectSection, ObjectSymbol, RelocationTarget, SectionFlags};
+use serde::Serialize;
+
+/// Instructions a program may have when the loader has CAP_BPF (`BPF_COMPLEXITY_LIMIT_INSNS`).
+pub const PRIVILEGED_LIMIT: usize = 1_000_000;
+/// Instructions a program may have without CAP_BPF (`BPF_MAXINSNS`).
+pub const UNPRIVILEGED_LIMIT: usize = 4096;
+
+/// One problem found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// ELF section of the program, for objects.
+    pub section: Option<String>,
+    /// Instruction index within the program, when the problem is one instruction's.
+    pub index: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Outcome of checking an object or a raw program.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// Program sections checked and their instruction counts.
+    pub programs: Vec<(String, usize)>,
+    /// Everything wrong, in order.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    /// No problem found.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// The instruction limit for this process: privileged when CAP_BPF or CAP_SYS_ADMIN is effective.
+pub fn insn_limit(caps: &crate::probe::caps::Capabilities) -> usize {
+    if caps.has(39) || caps.has(21) { PRIVILEGED_LIMIT } else { UNPRIVILEGED_LIMIT }
+}
+
+fn valid_opcode(code: u8) -> bool {
+    let (class, op, src) = (code & 0x07, code & 0xf0, code & 0x08);
+    match class {
+        // LD: lddw; legacy packet loads LD_ABS/LD_IND of W/H/B.
+        0x00 => matches!(code, 0x18 | 0x20 | 0x28 | 0x30 | 0x40 | 0x48 | 0x50),
+        // LDX: MEM and MEMSX loads.
+        0x01 => matches!(code, 0x61 | 0x69 | 0x71 | 0x79 | 0x81 | 0x89 | 0x91),
+        // ST: MEM stores of an immediate.
+        0x02 => matches!(code, 0x62 | 0x6a | 0x72 | 0x7a),
+        // STX: MEM stores, atomics (W, DW).
+        0x03 => matches!(code, 0x63 | 0x6b | 0x73 | 0x7b | 0xc3 | 0xdb),
+        // ALU / ALU64: ADD..END; ALU64 END (bswap) only with K.
+        0x04 => op <= 0xd0,
+        0x07 => op <= 0xd0 && !(op == 0xd0 && src != 0),
+        // JMP: JA..JSLE, may_goto (0xe0); JA/CALL/EXIT only with K.
+        0x05 => op <= 0xe0 && !(matches!(op, 0x00 | 0x80 | 0x90 | 0xe0) && src != 0),
+        // JMP32: conditional jumps and gotol (JA), no CALL/EXIT.
+        0x06 => op <= 0xd0 && !matches!(op, 0x80 | 0x90) && !(op == 0x00 && src != 0),
+        _ => false,
+    }
+}
+
+fn is_ld_imm64(i: &Insn) -> bool {
+    i.code == 0x18
+}
+
+fn is_jump(i: &Insn) -> bool {
+    matches!(i.code & 0x07, 0x05 | 0x06) && !matches!(i.code & 0xf0, 0x80 | 0x90)
+}
+
+fn is_exit_or_ja(i: &Insn) -> bool {
+    i.code == 0x95 || i.code == 0x05 || i.code == 0x06
+}
+
+/// Checks raw instructions; `limit` is the kernel's instruction limit for this loader.
+pub fn check_insns(insns: &[Insn], limit: usize) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut at = |index: Option<usize>, message: String| out.push(Problem { section: None, index, message });
+    if insns.is_empty() {
+        at(None, "empty program".into());
+        return out;
+    }
+    if insns.len() > limit {
+        at(
+            None,
+            format!("{} instructions, over this kernel's limit of {limit} for this loader", insns.len()),
+        );
+    }
+    // Second halves of lddw: not instructions of their own, and no jump may land there.
+    let mut second_half = vec![false; insns.len()];
+    let mut i = 0;
+    while i < insns.len() {
+        let insn = &insns[i];
+        if !valid_opcode(insn.code) {
+            at(Some(i), format!("invalid opcode {:#04x}", insn.code));
+        }
+        if insn.dst() > 10 {
+            at(Some(i), format!("invalid destination register r{}", insn.dst()));
+        }
+        if is_ld_imm64(insn) {
+            if insn.src() > 6 {
+                at(Some(i), format!("invalid ld_imm64 source (pseudo) {}", insn.src()));
+            }
+            match insns.get(i + 1) {
+                None => at(Some(i), "truncated ld_imm64: second half missing".into()),
+                Some(n) if n.code != 0 || n.regs != 0 || n.off != 0 => {
+                    at(Some(i + 1), "ld_imm64 second half must have opcode, registers and offset 0".into())
+                }
+                Some(_) => second_half[i + 1] = true,
+            }
+            i += 2;
+            continue;
+        }
+        if insn.src() > 10 {
+            at(Some(i), format!("invalid source register r{}", insn.src()));
+        }
+        if insn.dst() == 10 && matches!(insn.code & 0x07, 0x00 | 0x01 | 0x04 | 0x07) {
+            at(Some(i), "r10 (frame pointer) is read-only".into());
+        }
+        i += 1;
+    }
+    for (i, insn) in insns.iter().enumerate().filter(|(i, _)| !second_half[*i]) {
+        let pseudo_call = insn.code == 0x85 && insn.src() == 1;
+        if !(is_jump(insn) || pseudo_call) {
+            continue;
+        }
+        let delta = if pseudo_call || insn.code == 0x06 { insn.imm as i64 } else { insn.off as i64 };
+        let target = i as i64 + delta + 1;
+        if target < 0 || target >= insns.len() as i64 {
+            at(Some(i), format!("jump to {target} is out of range (0..{})", insns.len()));
+        } else if second_half[target as usize] {
+            at(Some(i), format!("jump to {target} lands inside an ld_imm64"));
+        }
+    }
+    let last = insns.len() - 1;
+    if !is_exit_or_ja(&insns[last]) && !second_half[last] {
+        at(Some(last), "program does not end in exit (or a jump)".into());
+    } else if second_half[last] {
+        at(Some(last), "program ends inside an ld_imm64, not in exit".into());
+    }
+    out
+}
+
+/// Decodes little-endian instructions; a length that is not a multiple of 8 is a problem.
+pub fn decode(bytes: &[u8]) -> (Vec<Insn>, Option<Problem>) {
+    let insns = bytes.chunks_exact(8).map(|c| Insn::from_bytes(c.try_into().unwrap_or([0; 8]))).collect();
+    let problem = (!bytes.len().is_multiple_of(8)).then(|| Problem {
+        section: None,
+        index: Some(bytes.len() / 8),
+        message: format!("{} trailing bytes: not a whole instruction", bytes.len() % 8),
+    });
+    (insns, problem)
+}
+
+/// Checks an ELF object (`ELF\x7f` magic) or, otherwise, a raw instruction stream.
+pub fn check_bytes(bytes: &[u8], limit: usize) -> Report {
+    if bytes.starts_with(b"\x7fELF") {
+        return check_object(bytes, limit);
+    }
+    let (insns, partial) = decode(bytes);
+    let mut problems: Vec<Problem> = partial.into_iter().collect();
+    problems.extend(check_insns(&insns, limit));
+    Report { programs: vec![("(raw)".into(), insns.len())], problems }
+}
+
+/// Checks an eBPF ELF object.
+pub fn check_object(bytes: &[u8], limit: usize) -> Report {
+    let mut report = Report::default();
+    let mut fail = |section: Option<String>, index: Option<usize>, message: String| {
+        report.problems.push(Problem { section, index, message })
+    };
+    let file = match ElfFile64::<object::Endianness>::parse(bytes) {
+        Ok(f) => f,
+        Err(e) => {
+            fail(None, None, format!("not a 64-bit ELF object: {e}"));
+            return report;
+        }
+    };
+    let machine = file.elf_header().e_machine(file.endian());
+    if machine != elf::EM_BPF {
+        fail(None, None, format!("ELF machine is {machine}, not BPF ({})", elf::EM_BPF));
+    }
+    let mut programs = Vec::new();
+    for section in file.sections() {
+        let name = section.name().unwrap_or("?").to_string();
+        let exec = matches!(section.flags(), SectionFlags::Elf { sh_flags } if sh_flags & u64::from(elf::SHF_EXECINSTR) != 0);
+        if !exec || section.size() == 0 {
+            continue;
+        }
+        let data = match section.data() {
+            Ok(d) => d,
+            Err(e) => {
+                fail(Some(name), None, format!("section data unreadable: {e}"));
+                continue;
+            }
+        };
+        let (insns, partial) = decode(data);
+        for p in partial.into_iter().chain(check_insns(&insns, limit)) {
+            fail(Some(name.clone()), p.index, p.message);
+        }
+        for (offset, reloc) in section.relocations() {
+            let index = (offset / 8) as usize;
+            if !offset.is_multiple_of(8) || index >= insns.len() {
+                fail(
+                    Some(name.clone()),
+                    Some(index),
+                    format!("relocation at byte {offset} is not on an instruction"),
+                );
+                continue;
+            }
+            match reloc.target() {
+                RelocationTarget::Symbol(sym) => match file.symbol_by_index(sym) {
+                    Ok(s) if s.is_undefined() && !s.is_weak() => fail(
+                        Some(name.clone()),
+                        Some(index),
+                        format!("relocation against undefined symbol {:?}", s.name().unwrap_or("?")),
+                    ),
+                    Ok(_) => {}
+                    Err(e) => {
+                        fail(Some(name.clone()), Some(index), format!("relocation symbol {}: {e}", sym.0))
+                    }
+                },
+                other => {
+                    fail(Some(name.clone()), Some(index), format!("unsupported relocation target {other:?}"))
+                }
+            }
+        }
+        programs.push((name, insns.len()));
+    }
+    if programs.is_empty() {
+        fail(None, None, "no program sections (executable sections) in the object".into());
+    }
+    report.programs = programs;
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_program_passes() {
+        let p = Insn::return_imm(0);
+        assert!(check_insns(&p, 4096).is_empty());
+    }
+
+    #[test]
+    fn opcode_table() {
+        for ok in [0xb7u8, 0xbf, 0x07, 0x85, 0x95, 0x05, 0x15, 0x16, 0x61, 0x7b, 0x18, 0xdb, 0xd4, 0xd7] {
+            assert!(valid_opcode(ok), "{ok:#x}");
+        }
+        for bad in [0xffu8, 0x00, 0xf7, 0x8d, 0x96, 0xdf, 0x19] {
+            assert!(!valid_opcode(bad), "{bad:#x}");
+        }
+    }
+}

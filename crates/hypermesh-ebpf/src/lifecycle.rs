@@ -1,0 +1,444 @@
+//! Loading, attaching and detaching programs with aya.
+//!
+//! A program is described by a [`Spec`]: an object (embedded or from a path) and its hooks,
+//! each hook an ordered chain of [`Variant`]s (e.g. tp_btf → raw_tp → tracepoint). [`Loaded::load`]
+//! tries each chain in order and keeps the first variant that loads and attaches, recording why
+//! the others failed. Links are owned by the [`Loaded`] value (bpf links held by this process):
+//! dropping it, exiting, or being killed with SIGKILL detaches and unloads everything, unless the
+//! caller pinned the links under bpffs ([`Loaded::pin`]). New programs only need a `.bpf.c`
+//! file, its object, and a `Spec`.
+
+use crate::error::{Error, Result};
+use crate::probe::caps::Capabilities;
+use crate::probe::mounts::Mounts;
+use aya::programs::{BtfTracePoint, FEntry, KProbe, ProgramError, RawTracePoint, TracePoint, links::FdLink};
+use aya::{Btf, Ebpf, EbpfLoader};
+use hypermesh_os::FsRoot;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// Prefix of every program and map name we load, so `bpftool prog show` and `ebpf list` can
+/// tell ours apart.
+pub const NAME_PREFIX: &str = "hm_";
+
+/// Directory under bpffs where pinned links live.
+pub const PIN_DIR: &str = "hypermesh";
+
+/// One way to attach a hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Variant {
+    /// BTF-typed raw tracepoint (`SEC("tp_btf/EVENT")`).
+    TpBtf {
+        /// Program (function) name in the object.
+        prog: &'static str,
+        /// Tracepoint name (`sched_switch`).
+        event: &'static str,
+    },
+    /// Raw tracepoint (`SEC("raw_tp/EVENT")`).
+    RawTp {
+        /// Program name.
+        prog: &'static str,
+        /// Tracepoint name.
+        event: &'static str,
+    },
+    /// Classic tracepoint (`SEC("tracepoint/CATEGORY/EVENT")`).
+    Tracepoint {
+        /// Program name.
+        prog: &'static str,
+        /// Category (`sched`).
+        category: &'static str,
+        /// Event (`sched_switch`).
+        event: &'static str,
+    },
+    /// fentry on a kernel function.
+    Fentry {
+        /// Program name.
+        prog: &'static str,
+        /// Kernel function.
+        func: &'static str,
+    },
+    /// kprobe on a kernel function.
+    Kprobe {
+        /// Program name.
+        prog: &'static str,
+        /// Kernel function.
+        func: &'static str,
+    },
+}
+
+impl Variant {
+    /// The attach kind, as the probe's `attach` map names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Variant::TpBtf { .. } => "tp_btf",
+            Variant::RawTp { .. } => "raw_tracepoint",
+            Variant::Tracepoint { .. } => "tracepoint",
+            Variant::Fentry { .. } => "fentry",
+            Variant::Kprobe { .. } => "kprobe",
+        }
+    }
+
+    /// The program name in the object.
+    pub fn prog(&self) -> &'static str {
+        match self {
+            Variant::TpBtf { prog, .. }
+            | Variant::RawTp { prog, .. }
+            | Variant::Tracepoint { prog, .. }
+            | Variant::Fentry { prog, .. }
+            | Variant::Kprobe { prog, .. } => prog,
+        }
+    }
+
+    /// Whether the variant needs the kernel's BTF.
+    fn needs_btf(&self) -> bool {
+        matches!(self, Variant::TpBtf { .. } | Variant::Fentry { .. })
+    }
+}
+
+/// A hook: what it observes and its fallback chain, best variant first.
+#[derive(Debug, Clone, Copy)]
+pub struct Hook {
+    /// Human name (`sched_switch`).
+    pub name: &'static str,
+    /// Variants in order of preference.
+    pub chain: &'static [Variant],
+}
+
+/// Where an object's bytes come from.
+#[derive(Debug, Clone)]
+pub enum Object {
+    /// Compiled into the binary.
+    Embedded(&'static [u8]),
+    /// A file.
+    Path(PathBuf),
+}
+
+/// A program set: one object and its hooks.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Name (`runqlat`).
+    pub name: &'static str,
+    /// The object.
+    pub object: Object,
+    /// Hooks to attach.
+    pub hooks: Vec<Hook>,
+}
+
+/// The variant a hook ended up with, and why the better ones were passed over.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chosen {
+    /// The hook.
+    pub hook: &'static str,
+    /// The variant used.
+    pub variant: Variant,
+    /// Each variant tried before it: (kind, reason).
+    pub fell_back: Vec<(String, String)>,
+    /// Kernel program id.
+    pub prog_id: u32,
+}
+
+/// The kernel's BTF, parsed once per process and shared by every load (aya's parse costs
+/// tens of ms). `None` when the kernel has none.
+pub fn kernel_btf() -> Option<&'static Btf> {
+    static BTF: OnceLock<Option<Btf>> = OnceLock::new();
+    BTF.get_or_init(|| Btf::from_sys_fs().ok()).as_ref()
+}
+
+/// A loaded, attached program set. Dropping it detaches and unloads everything not pinned.
+pub struct Loaded {
+    /// bpf links taken out of their programs (tp_btf, raw_tp, fentry), by `chosen` index;
+    /// declared first so they are dropped (detached) before the programs.
+    links: Vec<(usize, FdLink)>,
+    ebpf: Ebpf,
+    chosen: Vec<Chosen>,
+}
+
+fn rejected(prog: &str, e: ProgramError) -> Error {
+    match e {
+        ProgramError::LoadError { io_error, verifier_log } => Error::Rejected {
+            program: prog.to_string(),
+            cause: io_error.to_string(),
+            log: format!("{verifier_log:?}"),
+        },
+        other => Error::aya(format!("program {prog}"), other),
+    }
+}
+
+/// Checks what a tracing program needs before touching the kernel, so the failure is one
+/// sentence naming the cause and the fix; mounts tracefs when missing (tracepoint variants
+/// need it). Returns what it mounted, one sentence each.
+pub fn preflight(root: &FsRoot) -> Result<Vec<String>> {
+    let caps = Capabilities::read(root)?;
+    if !caps.can_trace() {
+        let why = if rustix::process::geteuid().is_root() {
+            "this process lacks CAP_BPF and CAP_PERFMON (and CAP_SYS_ADMIN)"
+        } else {
+            "it is not running as root and lacks CAP_BPF and CAP_PERFMON"
+        };
+        return Err(Error::Unavailable(format!(
+            "cannot load eBPF programs: {why}; run it as root or grant them (setcap cap_bpf,cap_perfmon+ep $(which hypermesh))"
+        )));
+    }
+    let mut mounts = Mounts::read(root)?;
+    if caps.has(21) {
+        // Best effort: without tracefs only the tracepoint variants are lost, and the
+        // attach error then names the cause.
+        let _ = mounts.ensure("tracefs");
+    }
+    Ok(mounts.mounted)
+}
+
+/// The fix to suggest when no variant of a hook attached, from the reasons collected.
+fn hint(reasons: &[(String, String)]) -> &'static str {
+    let all = |needle: &str| !reasons.is_empty() && reasons.iter().all(|(_, why)| why.contains(needle));
+    if all("Operation not permitted") {
+        "the kernel refused every variant with EPERM: kernel lockdown (see /sys/kernel/security/lockdown) or a security module forbids it; boot with lockdown=none or ask the administrator"
+    } else if reasons.iter().any(|(_, why)| why.contains("no BTF")) {
+        "this kernel has no BTF and the BTF-free variants failed too; use a kernel built with CONFIG_DEBUG_INFO_BTF=y"
+    } else {
+        "see the reason given for each variant"
+    }
+}
+
+impl Loaded {
+    /// Loads `spec`'s object and attaches every hook with the first variant that works.
+    pub fn load(spec: &Spec) -> Result<Self> {
+        let btf = kernel_btf();
+        let mut loader = EbpfLoader::new();
+        // Maps aya has no typed wrapper for (task storage) are still created; only the
+        // programs touch them.
+        loader.btf(btf).allow_unsupported_maps();
+        let mut ebpf = match &spec.object {
+            Object::Embedded(bytes) => loader.load(bytes),
+            Object::Path(p) => loader.load_file(p),
+        }
+        .map_err(|e| Error::aya(format!("loading the {} object", spec.name), e))?;
+        let (mut chosen, mut links) = (Vec::new(), Vec::new());
+        for hook in &spec.hooks {
+            let mut fell_back = Vec::new();
+            let mut picked = None;
+            for v in hook.chain {
+                match attach(&mut ebpf, v, btf) {
+                    Ok((id, link)) => {
+                        if let Some(link) = link {
+                            links.push((chosen.len(), link));
+                        }
+                        picked = Some((*v, id));
+                        break;
+                    }
+                    Err(e) => fell_back.push((v.kind().to_string(), explain(&e))),
+                }
+            }
+            let Some((variant, prog_id)) = picked else {
+                let tried: Vec<String> = fell_back.iter().map(|(k, why)| format!("{k}: {why}")).collect();
+                return Err(Error::Unavailable(format!(
+                    "{}: no way to attach {} works here: {} ({})",
+                    spec.name,
+                    hook.name,
+                    hint(&fell_back),
+                    tried.join("; ")
+                )));
+            };
+            chosen.push(Chosen { hook: hook.name, variant, fell_back, prog_id });
+        }
+        Ok(Loaded { links, ebpf, chosen })
+    }
+
+    /// The variant each hook uses.
+    pub fn chosen(&self) -> &[Chosen] {
+        &self.chosen
+    }
+
+    /// Kernel ids of the attached programs.
+    pub fn prog_ids(&self) -> Vec<u32> {
+        self.chosen.iter().map(|c| c.prog_id).collect()
+    }
+
+    /// A map by name.
+    pub fn map(&self, name: &str) -> Result<&aya::maps::Map> {
+        self.ebpf.map(name).ok_or_else(|| Error::Invalid(format!("the object has no map {name}")))
+    }
+
+    /// Pins every attachment under `BPFFS/hypermesh/SPEC/PROGRAM`, so the programs stay attached
+    /// after this process exits (until `hypermesh ebpf unpin`). Only bpf links can be pinned:
+    /// with a tracepoint or kprobe (perf event) attachment this fails before pinning anything.
+    pub fn pin(self, bpffs: &Path, spec: &str) -> Result<Vec<PathBuf>> {
+        if let Some(c) = self.chosen.iter().enumerate().find(|(i, _)| !self.links.iter().any(|(l, _)| l == i))
+        {
+            return Err(Error::Unsupported(format!(
+                "{} attachments are perf events, not bpf links, and cannot be pinned",
+                c.1.variant.kind()
+            )));
+        }
+        let dir = bpffs.join(PIN_DIR).join(spec);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let mut pinned = Vec::new();
+        for (i, link) in self.links {
+            let path = dir.join(self.chosen[i].variant.prog());
+            link.pin(&path).map_err(|e| Error::aya(format!("pinning {}", path.display()), e))?;
+            pinned.push(path);
+        }
+        Ok(pinned)
+    }
+}
+
+/// One sentence for a failed variant, naming the errno and, for EPERM, the likely policy.
+fn explain(e: &Error) -> String {
+    match e {
+        Error::Rejected { cause, log, .. } => {
+            let first = log.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+            if first.is_empty() { cause.clone() } else { format!("{cause} ({first})") }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Loads and attaches one variant; returns the program id and, for bpf-link attachments, the
+/// link taken out of the program.
+fn attach(ebpf: &mut Ebpf, v: &Variant, btf: Option<&Btf>) -> Result<(u32, Option<FdLink>)> {
+    if v.needs_btf() && btf.is_none() {
+        return Err(Error::Unavailable("the kernel has no BTF (/sys/kernel/btf/vmlinux)".into()));
+    }
+    let name = v.prog();
+    let prog =
+        ebpf.program_mut(name).ok_or_else(|| Error::Invalid(format!("the object has no program {name}")))?;
+    let attached: std::result::Result<Option<FdLink>, ProgramError> = match (v, btf) {
+        (Variant::TpBtf { event, .. }, Some(btf)) => {
+            let p: &mut BtfTracePoint = prog.try_into()?;
+            p.load(event, btf).and_then(|_| p.attach()).and_then(|id| p.take_link(id)).map(|l| Some(l.into()))
+        }
+        (Variant::Fentry { func, .. }, Some(btf)) => {
+            let p: &mut FEntry = prog.try_into()?;
+            p.load(func, btf).and_then(|_| p.attach()).and_then(|id| p.take_link(id)).map(|l| Some(l.into()))
+        }
+        (Variant::RawTp { event, .. }, _) => {
+            let p: &mut RawTracePoint = prog.try_into()?;
+            p.load().and_then(|_| p.attach(event)).and_then(|id| p.take_link(id)).map(|l| Some(l.into()))
+        }
+        (Variant::Tracepoint { category, event, .. }, _) => {
+            let p: &mut TracePoint = prog.try_into()?;
+            p.load().and_then(|_| p.attach(category, event)).map(|_| None)
+        }
+        (Variant::Kprobe { func, .. }, _) => {
+            let p: &mut KProbe = prog.try_into()?;
+            p.load().and_then(|_| p.attach(*func, 0)).map(|_| None)
+        }
+        (Variant::TpBtf { .. } | Variant::Fentry { .. }, None) => unreachable!("checked by needs_btf"),
+    };
+    match attached {
+        Ok(link) => Ok((prog.info().map_err(|e| Error::aya(name, e))?.id(), link)),
+        Err(e) => {
+            // Leave nothing half-loaded behind for the next variant.
+            let _ = unload(prog);
+            Err(rejected(name, e))
+        }
+    }
+}
+
+fn unload(prog: &mut aya::programs::Program) -> std::result::Result<(), ProgramError> {
+    macro_rules! un {
+        ($($variant:ident),*) => {
+            match prog {
+                $(aya::programs::Program::$variant(p) => p.unload(),)*
+                _ => Ok(()),
+            }
+        };
+    }
+    un!(BtfTracePoint, RawTracePoint, TracePoint, FEntry, KProbe)
+}
+
+impl From<ProgramError> for Error {
+    fn from(e: ProgramError) -> Self {
+        Error::aya("program", e)
+    }
+}
+
+/// A program the kernel has loaded, as `hypermesh ebpf list` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedProgram {
+    /// Kernel id.
+    pub id: u32,
+    /// Name (up to 15 bytes).
+    pub name: String,
+    /// `bpf_prog_type` number.
+    pub prog_type: u32,
+    /// Ours (name starts with [`NAME_PREFIX`]).
+    pub ours: bool,
+    /// Times run (when `kernel.bpf_stats_enabled`).
+    pub run_count: u64,
+    /// Total run time in ns (when stats are enabled).
+    pub run_time_ns: u64,
+}
+
+/// Every program loaded in the kernel, ours marked.
+pub fn list_programs() -> Result<Vec<ListedProgram>> {
+    let mut out = Vec::new();
+    for info in aya::programs::loaded_programs() {
+        let info = info.map_err(|e| Error::aya("listing programs", e))?;
+        let name = info.name_as_str().unwrap_or("").to_string();
+        out.push(ListedProgram {
+            id: info.id(),
+            ours: name.starts_with(NAME_PREFIX),
+            prog_type: info.program_type() as u32,
+            run_count: info.run_count(),
+            run_time_ns: info.run_time().as_nanos() as u64,
+            name,
+        });
+    }
+    Ok(out)
+}
+
+/// The pinned links under `BPFFS/hypermesh`, as paths.
+pub fn list_pins(bpffs: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(specs) = std::fs::read_dir(bpffs.join(PIN_DIR)) else { return out };
+    for spec in specs.flatten() {
+        if let Ok(links) = std::fs::read_dir(spec.path()) {
+            out.extend(links.flatten().map(|l| l.path()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Removes every pin under `BPFFS/hypermesh`; the programs go away with their last reference.
+pub fn unpin_all(bpffs: &Path) -> Result<Vec<PathBuf>> {
+    let pins = list_pins(bpffs);
+    for p in &pins {
+        std::fs::remove_file(p).map_err(|e| Error::io(p, e))?;
+    }
+    let dir = bpffs.join(PIN_DIR);
+    if let Ok(specs) = std::fs::read_dir(&dir) {
+        for s in specs.flatten() {
+            let _ = std::fs::remove_dir(s.path());
+        }
+        let _ = std::fs::remove_dir(&dir);
+    }
+    Ok(pins)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_capabilities_give_one_sentence_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("proc/self")).unwrap();
+        std::fs::write(dir.path().join("proc/self/status"), "CapPrm:\t0\nCapEff:\t0000000000000000\n")
+            .unwrap();
+        let err = preflight(&FsRoot::new(dir.path()).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("CAP_BPF") && err.contains("setcap"), "{err}");
+        assert_eq!(err.lines().count(), 1);
+    }
+
+    #[test]
+    fn hints_name_the_cause() {
+        let eperm = |k: &str| (k.to_string(), "Operation not permitted (os error 1)".to_string());
+        assert!(hint(&[eperm("fentry"), eperm("kprobe")]).contains("lockdown"));
+        let nobtf = ("tp_btf".to_string(), "the kernel has no BTF (/sys/kernel/btf/vmlinux)".to_string());
+        assert!(hint(&[nobtf, eperm("tracepoint")]).contains("CONFIG_DEBUG_INFO_BTF"));
+    }
+}

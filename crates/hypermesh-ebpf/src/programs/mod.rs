@@ -1,0 +1,15 @@
+//! The programs HyperMesh ships, each a [`Spec`](crate::lifecycle::Spec) over an embedded object.
+//! To add one: write `bpf/NAME.bpf.c` (names prefixed `hm_`), run `scripts/build-bpf.sh`, add a
+//! module here with its spec and typed readers, and a `run` arm in the CLI.
+
+pub mod nanosleep;
+pub mod runqlat;
+
+/// An embedded object, 8-byte aligned as aya needs.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! embedded_object {
+    ($name:literal) => {
+        aya::include_bytes_aligned!(concat!(env!("CARGO_MANIFEST_DIR"), "/bpf/", $name))
+    };
+}

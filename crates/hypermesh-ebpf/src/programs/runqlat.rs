@@ -1,0 +1,79 @@
+//! Run-queue latency (like libbpf-tools `runqlat`): wakeup/wakeup_new/switch, log2 µs histogram
+//! per CPU, summed for the global view.
+
+use crate::error::Result;
+use crate::lifecycle::{Hook, Loaded, Object, Spec, Variant};
+use crate::maps::{Log2Histogram, per_cpu_slots, sum_cpus};
+
+/// The histogram map.
+const HIST_MAP: &str = "hm_rq_hist";
+
+const WAKEUP: &[Variant] = &[
+    Variant::TpBtf { prog: "hm_rq_wake_btf", event: "sched_wakeup" },
+    Variant::RawTp { prog: "hm_rq_wake_raw", event: "sched_wakeup" },
+    Variant::Tracepoint { prog: "hm_rq_wake_tp", category: "sched", event: "sched_wakeup" },
+];
+const WAKEUP_NEW: &[Variant] = &[
+    Variant::TpBtf { prog: "hm_rq_wnew_btf", event: "sched_wakeup_new" },
+    Variant::RawTp { prog: "hm_rq_wnew_raw", event: "sched_wakeup_new" },
+    Variant::Tracepoint { prog: "hm_rq_wnew_tp", category: "sched", event: "sched_wakeup_new" },
+];
+const SWITCH: &[Variant] = &[
+    Variant::TpBtf { prog: "hm_rq_sw_btf", event: "sched_switch" },
+    Variant::RawTp { prog: "hm_rq_sw_raw", event: "sched_switch" },
+    Variant::Tracepoint { prog: "hm_rq_sw_tp", category: "sched", event: "sched_switch" },
+];
+
+/// The runqlat program set; `skip` drops the first `skip` variants of each chain (to force a
+/// fallback, e.g. in tests).
+pub fn spec_from(skip: usize) -> Spec {
+    let hook = |name, chain: &'static [Variant]| Hook { name, chain: &chain[skip.min(chain.len() - 1)..] };
+    Spec {
+        name: "runqlat",
+        object: Object::Embedded(crate::embedded_object!("runqlat.bpf.o")),
+        hooks: vec![
+            hook("sched_wakeup", WAKEUP),
+            hook("sched_wakeup_new", WAKEUP_NEW),
+            hook("sched_switch", SWITCH),
+        ],
+    }
+}
+
+/// A running runqlat.
+pub struct Runqlat {
+    loaded: Loaded,
+}
+
+impl Runqlat {
+    /// Loads and attaches with the best variant this kernel offers.
+    pub fn start() -> Result<Self> {
+        Self::start_spec(&spec_from(0))
+    }
+
+    /// Loads and attaches a given spec (see [`spec_from`]).
+    pub fn start_spec(spec: &Spec) -> Result<Self> {
+        Ok(Runqlat { loaded: Loaded::load(spec)? })
+    }
+
+    /// The loaded programs (variants used, ids).
+    pub fn loaded(&self) -> &Loaded {
+        &self.loaded
+    }
+
+    /// Gives up ownership of the programs, e.g. to pin them.
+    pub fn into_loaded(self) -> Loaded {
+        self.loaded
+    }
+
+    /// One histogram per CPU (index = CPU number).
+    pub fn per_cpu(&self) -> Result<Vec<Log2Histogram>> {
+        let slots = per_cpu_slots(self.loaded.map(HIST_MAP)?)?;
+        Ok(slots.into_iter().map(|slots| Log2Histogram { slots }).collect())
+    }
+
+    /// The histogram over all CPUs.
+    pub fn histogram(&self) -> Result<Log2Histogram> {
+        let per_cpu: Vec<Vec<u64>> = self.per_cpu()?.into_iter().map(|h| h.slots).collect();
+        Ok(Log2Histogram { slots: sum_cpus(&per_cpu) })
+    }
+}

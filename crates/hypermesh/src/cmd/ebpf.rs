@@ -1,0 +1,294 @@
+//! `hypermesh ebpf`: probe what this kernel allows, check bytecode, run programs, list, unpin.
+
+use super::Global;
+use super::output::{Table, key_values, opt};
+use anyhow::{Context, bail};
+use hypermesh_ebpf::check;
+use hypermesh_ebpf::lifecycle::{self, Loaded};
+use hypermesh_ebpf::probe::mounts::Mounts;
+use hypermesh_ebpf::probe::{self, Probe, ProbeOptions, caps::Capabilities};
+use hypermesh_ebpf::programs::runqlat::Runqlat;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Arguments of `hypermesh ebpf`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// What this kernel lets this process do: types, helpers, attach hooks, settings.
+    Probe {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Skip the helper scan (for start-up decisions).
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Check an eBPF ELF object or raw instruction file before loading it.
+    Check {
+        /// The file.
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load, attach and run one of HyperMesh's programs, then print its result.
+    Run {
+        /// Program to run.
+        #[arg(value_enum)]
+        program: RunProgram,
+        /// How long to collect (`5s`, `500ms`, `1m`).
+        #[arg(long, default_value = "5s", value_parser = parse_duration)]
+        duration: Duration,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// One histogram per CPU instead of the sum.
+        #[arg(long)]
+        per_cpu: bool,
+        /// Pin the links under bpffs and exit, leaving the program running (see `unpin`).
+        #[arg(long)]
+        pin: bool,
+    },
+    /// List loaded eBPF programs (ours marked) and our pins.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove every pin under bpffs/hypermesh; the programs are detached with them.
+    Unpin,
+}
+
+/// Programs `run` knows.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RunProgram {
+    /// Run-queue latency histogram (like libbpf-tools runqlat).
+    Runqlat,
+}
+
+/// Parses `5s`, `250ms`, `2m`, `1h` or plain seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("{s:?} is not a duration like 5s or 500ms"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("unknown unit {unit:?} in {s:?} (use ms, s, m, h)")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
+}
+
+/// Runs the command.
+pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
+    let root = global.fs_root()?;
+    match &args.command {
+        Command::Probe { json, quick } => {
+            let opts = if *quick { ProbeOptions::quick() } else { ProbeOptions::full() };
+            let p = probe::probe(&root, opts)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&p)?);
+            } else {
+                print!("{}", render_probe(&p));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { file, json } => {
+            let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let report = check::check_bytes(&bytes, check::insn_limit(&Capabilities::read(&root)?));
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for (sec, n) in &report.programs {
+                    println!("{sec}: {n} instructions");
+                }
+                for p in &report.problems {
+                    let at = p.index.map(|i| format!(" insn {i}")).unwrap_or_default();
+                    println!("{}{at}: {}", p.section.as_deref().unwrap_or("program"), p.message);
+                }
+                println!("{}", if report.ok() { "ok" } else { "REJECTED" });
+            }
+            Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Run { program: RunProgram::Runqlat, duration, json, per_cpu, pin } => {
+            run_runqlat(&root, *duration, *json, *per_cpu, *pin)
+        }
+        Command::List { json } => {
+            let progs = lifecycle::list_programs()?;
+            let pins = Mounts::read(&root)?
+                .first("bpf")
+                .map(|b| lifecycle::list_pins(Path::new(b)))
+                .unwrap_or_default();
+            if *json {
+                println!("{}", serde_json::json!({ "programs": progs, "pins": pins }));
+            } else {
+                let mut t = Table::new(&["ID", "NAME", "TYPE", "OURS", "RUNS", "RUN_NS"]);
+                for p in &progs {
+                    let ty = probe::types::PROG_TYPES.get(p.prog_type as usize).copied().unwrap_or("?");
+                    let ours = if p.ours { "*" } else { "" };
+                    t.row(vec![
+                        p.id.to_string(),
+                        p.name.clone(),
+                        ty.into(),
+                        ours.into(),
+                        p.run_count.to_string(),
+                        p.run_time_ns.to_string(),
+                    ]);
+                }
+                print!("{}", t.render());
+                for p in &pins {
+                    println!("pinned: {}", p.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Unpin => {
+            let Some(bpffs) = Mounts::read(&root)?.first("bpf").map(PathBuf::from) else {
+                println!("bpffs is not mounted: nothing pinned");
+                return Ok(ExitCode::SUCCESS);
+            };
+            let removed = lifecycle::unpin_all(&bpffs)?;
+            for p in &removed {
+                println!("unpinned {}", p.display());
+            }
+            if removed.is_empty() {
+                println!("nothing pinned under {}", bpffs.join(lifecycle::PIN_DIR).display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn run_runqlat(
+    root: &hypermesh_os::FsRoot,
+    duration: Duration,
+    json: bool,
+    per_cpu: bool,
+    pin: bool,
+) -> anyhow::Result<ExitCode> {
+    for note in lifecycle::preflight(root)? {
+        eprintln!("note: {note}");
+    }
+    let started = Instant::now();
+    let rq = Runqlat::start()?;
+    let setup = started.elapsed();
+    if !json {
+        for c in rq.loaded().chosen() {
+            let fell: Vec<String> = c.fell_back.iter().map(|(k, why)| format!("{k}: {why}")).collect();
+            let note = if fell.is_empty() {
+                String::new()
+            } else {
+                format!(" (fell back from {})", fell.join("; "))
+            };
+            eprintln!("{}: attached as {}{note}", c.hook, c.variant.kind());
+        }
+        eprintln!("loaded and attached in {:.1} ms", setup.as_secs_f64() * 1e3);
+    }
+    if pin {
+        let mut mounts = Mounts::read(root)?;
+        let bpffs = mounts.ensure("bpf")?;
+        for note in &mounts.mounted {
+            eprintln!("note: {note}");
+        }
+        let pinned = Loaded::pin(rq.into_loaded(), Path::new(&bpffs), "runqlat")?;
+        for p in pinned {
+            println!("pinned {}", p.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !json {
+        eprintln!("Tracing run queue latency for {:?}...", duration);
+    }
+    std::thread::sleep(duration);
+    let hists = if per_cpu { rq.per_cpu()? } else { vec![rq.histogram()?] };
+    if json {
+        let out = serde_json::json!({
+            "unit": "usecs",
+            "per_cpu": per_cpu,
+            "histograms": hists,
+            "attached": rq.loaded().chosen(),
+            "setup_ms": setup.as_secs_f64() * 1e3,
+        });
+        println!("{out}");
+    } else {
+        for (cpu, h) in hists.iter().enumerate() {
+            if per_cpu {
+                println!("\ncpu = {cpu}");
+            }
+            print!("{}", h.render("usecs"));
+        }
+    }
+    if hists.iter().all(|h| h.total() == 0) {
+        bail!("no run-queue latency was recorded in {duration:?}: the programs ran but saw no wakeups");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render_probe(p: &Probe) -> String {
+    let caps: Vec<String> =
+        p.capabilities.iter().map(|(n, v)| format!("{n}{}", if *v { "" } else { "(missing)" })).collect();
+    let mounts: Vec<String> = p
+        .mounts
+        .points
+        .iter()
+        .map(|(fs, at)| format!("{fs}={}", if at.is_empty() { "-".to_string() } else { at.join(",") }))
+        .collect();
+    let mut out = key_values(
+        "Kernel",
+        &[
+            ("release", p.kernel.release.clone()),
+            ("config", opt(p.kernel.config_source.clone())),
+            ("btf", if p.btf.vmlinux { "vmlinux".into() } else { "none".into() }),
+            (
+                "jit",
+                format!(
+                    "enable={} harden={} always_on={}",
+                    opt(p.jit.enable),
+                    opt(p.jit.harden),
+                    opt(p.jit.always_on)
+                ),
+            ),
+            (
+                "lockdown",
+                p.lockdown.clone().unwrap_or_else(|| format!("unknown ({})", opt(p.details.get("lockdown")))),
+            ),
+            ("unprivileged_bpf_disabled", opt(p.unprivileged_bpf_disabled)),
+            ("bpf_stats_enabled", opt(p.bpf_stats_enabled)),
+            ("capabilities", caps.join(" ")),
+            ("mounts", mounts.join(" ")),
+        ],
+    );
+    for note in &p.mounts.mounted {
+        out.push_str(&format!("  note: {note}\n"));
+    }
+    for (title, section, map) in [
+        ("ATTACH", "attach", &p.attach),
+        ("PROGRAM TYPE", "program_types", &p.program_types),
+        ("MAP TYPE", "map_types", &p.map_types),
+    ] {
+        let mut t = Table::new(&[title, "VERDICT", "WHY"]);
+        for (name, f) in map {
+            let why = p.details.get(&format!("{section}.{name}")).cloned().unwrap_or_default();
+            t.row(vec![name.clone(), f.verdict.as_str().into(), why]);
+        }
+        out.push('\n');
+        out.push_str(&t.render());
+    }
+    if let Some(h) = &p.helpers {
+        out.push_str("\nHELPERS (per program type)\n");
+        for (t, list) in h {
+            out.push_str(&format!("  {t}: {} helpers\n", list.len()));
+        }
+    }
+    out
+}
