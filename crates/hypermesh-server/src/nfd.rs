@@ -169,6 +169,7 @@ mod tests {
             utilization_percent: None,
             temperature_celsius: None,
             uuid: None,
+            ..Default::default()
         }
     }
 
@@ -210,7 +211,7 @@ mod tests {
                 kind: DiskKind::Nvme,
                 ..Default::default()
             }],
-            filesystems: vec![],
+            ..Default::default()
         };
         let profile = HostProfile {
             cpu: Some(cpu),

@@ -255,7 +255,7 @@ fn storage_metrics(out: &mut Out, storage: &Storage) {
     out.gauges(
         "block_device_size_bytes",
         "Block device size in bytes",
-        disks.iter().map(|d| (dev(&d.name), d.size_bytes)),
+        disks.iter().filter_map(|d| Some((dev(&d.name), d.size_bytes?))),
     );
     out.gauges(
         "block_device_logical_block_size_bytes",

@@ -201,7 +201,7 @@ pub fn sample_profile() -> HostProfile {
             block_devices: vec![BlockDevice {
                 name: "nvme0n1".into(),
                 kind: DiskKind::Nvme,
-                size_bytes: 3_840_755_982_336,
+                size_bytes: Some(3_840_755_982_336),
                 logical_block_bytes: Some(512),
                 physical_block_bytes: Some(4096),
                 model: Some("SAMSUNG MZQL23T8HCLS-00A07".into()),
@@ -216,6 +216,7 @@ pub fn sample_profile() -> HostProfile {
                 inodes_total: Some(230_000_000),
                 ..Default::default()
             }],
+            ..Default::default()
         }),
         network: Some(Network {
             interfaces: vec![Interface {
@@ -239,6 +240,7 @@ pub fn sample_profile() -> HostProfile {
             utilization_percent: Some(3.0),
             temperature_celsius: Some(40.0),
             uuid: None,
+            ..Default::default()
         }],
         errors: vec![],
     }
