@@ -178,6 +178,22 @@ fn cgroup_cpu_limit_caps_allocatable_cpus() {
 }
 
 #[test]
+fn node_memory_that_misses_memtotal_is_offered_host_wide() {
+    // As on this Firecracker VM: node0 holds 15 GiB of a 24 GiB MemTotal.
+    let mut profile = two_socket_numa();
+    profile.memory.as_mut().unwrap().total_bytes = 24 * GIB;
+    let numa = profile.numa.as_mut().unwrap();
+    numa.nodes.truncate(1);
+    numa.nodes[0].memory_total_bytes = Some(15 * GIB);
+    let inv = inventory(&profile, &LiveState::default(), &config(0, GIB));
+    let mem = of_kind(&inv, AssetKind::Memory);
+    assert_eq!(mem.len(), 1);
+    assert_eq!(mem[0].id, "memory:host");
+    assert_eq!((mem[0].capacity, mem[0].allocatable), (24 * GIB, 23 * GIB));
+    assert!(inv.problems.iter().any(|p| format!("{p:?}").contains("MemTotal")), "{:?}", inv.problems);
+}
+
+#[test]
 fn memory_is_offered_per_numa_node_minus_the_reserve() {
     let inv = inventory(&two_socket_numa(), &LiveState::default(), &config(0, 2 * GIB));
     let mem = of_kind(&inv, AssetKind::Memory);

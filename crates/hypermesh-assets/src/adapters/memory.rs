@@ -52,7 +52,17 @@ impl AssetAdapter for MemoryAdapter {
             health: Health::default(),
             sharing: host.config.sharing,
         };
-        if nodes.is_empty() {
+        let nodes_total: u64 = nodes.iter().map(|(_, total)| total).sum();
+        // Node sizes that do not add up to MemTotal (memory outside every node, as on some
+        // Firecracker VMs, or a hand-edited tree) cannot be split honestly: offer one host asset.
+        let nodes_match = nodes_total.abs_diff(memory.total_bytes) <= memory.total_bytes / 100;
+        if !nodes.is_empty() && !nodes_match {
+            problems.push(format!(
+                "NUMA nodes hold {nodes_total} bytes but MemTotal is {} bytes: memory offered as one host-wide asset",
+                memory.total_bytes
+            ));
+        }
+        if nodes.is_empty() || !nodes_match {
             let used = memory.available_bytes.map(|a| memory.total_bytes.saturating_sub(a));
             return Ok(vec![asset(
                 "memory:host".into(),
@@ -62,7 +72,6 @@ impl AssetAdapter for MemoryAdapter {
                 used.map(|u| fraction(u, memory.total_bytes)),
             )]);
         }
-        let nodes_total: u64 = nodes.iter().map(|(_, total)| total).sum();
         Ok(nodes
             .into_iter()
             .map(|(node, total)| {
@@ -76,7 +85,7 @@ impl AssetAdapter for MemoryAdapter {
                     format!("memory:numa{}", node.id),
                     Some(node.id),
                     total,
-                    share(pool, total, nodes_total),
+                    share(pool, total, nodes_total).min(total),
                     used.map(|u| fraction(u, total)),
                 )
             })
