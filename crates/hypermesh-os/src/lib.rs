@@ -12,6 +12,7 @@ pub mod model;
 pub mod profile;
 pub mod root;
 pub mod testing;
+pub mod usage;
 
 pub use error::{Error, Result};
 pub use profile::{Backend, HostProfile, Problems, Section, SectionError, detect};
