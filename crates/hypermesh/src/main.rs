@@ -21,6 +21,10 @@ enum Command {
     Profile(cmd::profile::Args),
     /// Archive every /proc and /sys file the detection reads, for `--root` to read back.
     Capture(cmd::capture::Args),
+    /// How busy the host is over one interval: CPU, pressure, memory, disks, network, cgroup.
+    Usage(cmd::usage::Args),
+    /// Usage every interval until Ctrl-C: JSON lines (--json) or a refreshing table.
+    Watch(cmd::watch::Args),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +32,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Profile(args) => cmd::profile::run(&cli.global, args),
         Command::Capture(args) => cmd::capture::run(&cli.global, args),
+        Command::Usage(args) => cmd::usage::run(&cli.global, args),
+        Command::Watch(args) => cmd::watch::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

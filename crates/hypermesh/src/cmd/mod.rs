@@ -3,6 +3,8 @@
 pub mod capture;
 pub mod output;
 pub mod profile;
+pub mod usage;
+pub mod watch;
 
 use anyhow::Context;
 use hypermesh_os::{Backend, FsRoot, linux::LinuxBackend};
