@@ -123,10 +123,13 @@ impl CgroupFiles {
         let open_all = |dirs: &[String], file: &str| -> Vec<Source> {
             dirs.iter().filter_map(|d| Source::existing(root, format!("{d}/{file}"))).collect()
         };
-        let v2_dirs = unified.clone().unwrap_or_default();
+        let v2 = unified.unwrap_or_default();
+        let v2_dirs = &v2.dirs;
         let cpu = match &cpu_v1 {
-            Some(dirs) => CpuFiles::V1(
-                dirs.iter()
+            Some(levels) => CpuFiles::V1(
+                levels
+                    .limited()
+                    .iter()
                     .filter_map(|d| {
                         let q = Source::existing(root, format!("{d}/cpu.cfs_quota_us"))?;
                         let p = Source::existing(root, format!("{d}/cpu.cfs_period_us"))?;
@@ -134,29 +137,32 @@ impl CgroupFiles {
                     })
                     .collect(),
             ),
-            None => CpuFiles::V2(open_all(&v2_dirs, "cpu.max")),
+            None => CpuFiles::V2(open_all(v2.limited(), "cpu.max")),
         };
         let (memory_limits, memory_current, memory_v2) = match &mem_v1 {
-            Some(dirs) => (
-                open_all(dirs, "memory.limit_in_bytes"),
-                Source::existing(root, format!("{}/memory.usage_in_bytes", dirs[0])),
+            Some(levels) => (
+                open_all(levels.limited(), "memory.limit_in_bytes"),
+                levels
+                    .dirs
+                    .first()
+                    .and_then(|d| Source::existing(root, format!("{d}/memory.usage_in_bytes"))),
                 false,
             ),
             None => (
-                open_all(&v2_dirs, "memory.max"),
+                open_all(v2.limited(), "memory.max"),
                 v2_dirs.first().and_then(|d| Source::existing(root, format!("{d}/memory.current"))),
                 true,
             ),
         };
         let cpuset = match &cpuset_v1 {
-            Some(dirs) => open_all(dirs, "cpuset.effective_cpus"),
-            None => open_all(&v2_dirs, "cpuset.cpus.effective"),
+            Some(levels) => open_all(&levels.dirs, "cpuset.effective_cpus"),
+            None => open_all(v2_dirs, "cpuset.cpus.effective"),
         };
         let leaf = v2_dirs.first();
         let psi = |file: &str| leaf.and_then(|d| Source::existing(root, format!("{d}/{file}")));
         let path = members
             .iter()
-            .find(|m| m.controllers.is_empty() && unified.is_some())
+            .find(|m| m.controllers.is_empty() && !v2_dirs.is_empty())
             .or_else(|| members.iter().find(|m| m.controllers.contains(&"memory")))
             .or(members.first())
             .map(|m| m.path.to_string())
@@ -219,7 +225,32 @@ fn note<T>(problems: &mut Vec<String>, r: Result<T>) -> Option<T> {
 /// The levels of a cgroup inside a hierarchy mounted at `mount`: the cgroup's directory first,
 /// then each parent up to the mount point. A path outside the mount's root (a process outside
 /// the cgroup namespace seen from inside it) is taken as the mount's root itself.
-fn levels(mount: &Mount, path: &str) -> Vec<String> {
+fn levels(mount: &Mount, path: &str) -> Levels {
+    Levels { dirs: level_dirs(mount, path), top_is_root: mount.root == "/" }
+}
+
+/// The directories of a cgroup and its parents within one hierarchy.
+#[derive(Debug, Clone, Default)]
+struct Levels {
+    /// The cgroup's directory first, the mount point last.
+    dirs: Vec<String>,
+    /// The mount point is the hierarchy's true root cgroup (not a container's view of a child).
+    top_is_root: bool,
+}
+
+impl Levels {
+    /// The levels that can carry limits: the true root cgroup never has any (v2 has no
+    /// `cpu.max`/`memory.max` there, v1 reports "unlimited"), so it is not read.
+    fn limited(&self) -> &[String] {
+        match self.dirs.len() {
+            n if n > 1 && self.top_is_root => &self.dirs[..n - 1],
+            _ if self.top_is_root => &[],
+            _ => &self.dirs,
+        }
+    }
+}
+
+fn level_dirs(mount: &Mount, path: &str) -> Vec<String> {
     let rel = if mount.root == "/" {
         Some(path)
     } else {
@@ -276,12 +307,17 @@ mod tests {
     #[test]
     fn levels_walk_up_to_the_mount() {
         let m = mount("/sys/fs/cgroup", "/");
-        assert_eq!(levels(&m, "/a/b"), vec!["/sys/fs/cgroup/a/b", "/sys/fs/cgroup/a", "/sys/fs/cgroup"]);
-        assert_eq!(levels(&m, "/"), vec!["/sys/fs/cgroup"]);
+        let ab = levels(&m, "/a/b");
+        assert_eq!(ab.dirs, vec!["/sys/fs/cgroup/a/b", "/sys/fs/cgroup/a", "/sys/fs/cgroup"]);
+        assert_eq!(ab.limited(), &ab.dirs[..2], "the true root cgroup has no limits");
+        let top = levels(&m, "/");
+        assert_eq!((top.dirs.as_slice(), top.limited().len()), (&["/sys/fs/cgroup".to_string()][..], 0));
         let docker = mount("/sys/fs/cgroup", "/docker/x");
-        assert_eq!(levels(&docker, "/docker/x"), vec!["/sys/fs/cgroup"]);
-        assert_eq!(levels(&docker, "/other"), vec!["/sys/fs/cgroup"]);
-        assert_eq!(levels(&m, "/../.."), vec!["/sys/fs/cgroup"]);
+        let inside = levels(&docker, "/docker/x");
+        assert_eq!(inside.dirs, vec!["/sys/fs/cgroup"]);
+        assert_eq!(inside.limited(), &inside.dirs[..], "a container's own cgroup can be limited");
+        assert_eq!(levels(&docker, "/other").dirs, vec!["/sys/fs/cgroup"]);
+        assert_eq!(levels(&m, "/../..").dirs, vec!["/sys/fs/cgroup"]);
     }
 
     #[test]

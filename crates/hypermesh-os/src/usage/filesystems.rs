@@ -29,6 +29,11 @@ const MAY_HANG: [&str; 14] = [
     "fuseblk",
 ];
 
+/// True for network and FUSE filesystem types (`nfs4`, `fuse.sshfs`), whose statvfs can hang.
+pub fn may_hang(fs_type: &str) -> bool {
+    MAY_HANG.contains(&fs_type.split('.').next().unwrap_or(""))
+}
+
 /// Space of one mounted filesystem.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FsUsage {
@@ -63,7 +68,7 @@ pub struct FsSkipped {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Filesystems {
     /// Queried filesystems, one per mount point.
-    pub filesystems: Vec<FsUsage>,
+    pub mounts: Vec<FsUsage>,
     /// Mounts not queried (network/FUSE) or whose statvfs failed.
     pub skipped: Vec<FsSkipped>,
 }
@@ -90,8 +95,7 @@ pub fn read(root: &FsRoot) -> Result<Filesystems> {
             fs_type: m.fs_type.clone(),
             reason,
         };
-        let base = m.fs_type.split('.').next().unwrap_or("");
-        if MAY_HANG.contains(&base) {
+        if may_hang(&m.fs_type) {
             out.skipped.push(skip("network or FUSE filesystem: statvfs could hang, not queried".into()));
             continue;
         }
@@ -101,7 +105,7 @@ pub fn read(root: &FsRoot) -> Result<Filesystems> {
                 let used = st.f_blocks.saturating_sub(st.f_bfree).saturating_mul(unit);
                 let free = st.f_bavail.saturating_mul(unit);
                 let usable = used.saturating_add(free);
-                out.filesystems.push(FsUsage {
+                out.mounts.push(FsUsage {
                     mount_point: m.mount_point.clone(),
                     fs_type: m.fs_type.clone(),
                     source: m.source.clone(),
@@ -116,4 +120,24 @@ pub fn read(root: &FsRoot) -> Result<Filesystems> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_and_fuse_types_are_not_queried() {
+        assert!(may_hang("nfs4") && may_hang("fuse.sshfs") && may_hang("cifs") && may_hang("fuseblk"));
+        assert!(!may_hang("ext4") && !may_hang("tmpfs") && !may_hang("xfs"));
+    }
+
+    #[test]
+    fn live_root_has_space_and_captures_are_refused() {
+        let fs = read(&FsRoot::host()).unwrap();
+        let root = fs.mounts.iter().find(|m| m.mount_point == "/").expect("/ is mounted");
+        assert!(root.total_bytes > 0 && root.used_bytes + root.free_bytes <= root.total_bytes);
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(read(&FsRoot::new(dir.path()).unwrap()), Err(Error::Unavailable(_))));
+    }
 }

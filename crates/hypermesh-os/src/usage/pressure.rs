@@ -60,9 +60,13 @@ pub fn parse(text: &str, path: &str) -> Result<Psi> {
     Ok(psi)
 }
 
-/// The reason PSI could not be read, in words for reports.
-pub fn unavailable_reason(err: &Error) -> String {
+/// The reason PSI of `resource` could not be read, in words for reports.
+pub fn unavailable_reason(resource: &str, err: &Error) -> String {
     match err {
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound && resource == "irq" => {
+            "not provided by this kernel (irq pressure needs Linux 6.1+ with CONFIG_IRQ_TIME_ACCOUNTING)"
+                .into()
+        }
         Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             "not provided by this kernel (CONFIG_PSI off, or booted with psi=0)".into()
         }

@@ -286,7 +286,7 @@ impl Rates {
         let pressure = PSI_RESOURCES
             .iter()
             .zip(prev.pressure.iter().zip(&cur.pressure))
-            .map(|(name, (a, b))| (*name, psi_report(a, b, secs)))
+            .map(|(name, (a, b))| (*name, psi_report(name, a, b, secs)))
             .collect();
         let memory = memory_rates(prev, cur, secs, &mut errors);
         let disks: Vec<DiskRates> = match both(&prev.disks, &cur.disks, "disks", &mut errors) {
@@ -390,7 +390,7 @@ fn psi_line(a: Option<PsiLine>, b: Option<PsiLine>, secs: f64) -> Option<PsiRate
     Some(PsiRates { avg10: b.avg10, avg60: b.avg60, avg300: b.avg300, stall_percent, total_us: b.total_us })
 }
 
-fn psi_report(prev: &Result<Psi>, cur: &Result<Psi>, secs: f64) -> PsiReport {
+fn psi_report(resource: &str, prev: &Result<Psi>, cur: &Result<Psi>, secs: f64) -> PsiReport {
     match cur {
         Ok(b) => {
             let a = prev.as_ref().ok();
@@ -400,7 +400,9 @@ fn psi_report(prev: &Result<Psi>, cur: &Result<Psi>, secs: f64) -> PsiReport {
                 unavailable: None,
             }
         }
-        Err(e) => PsiReport { some: None, full: None, unavailable: Some(pressure::unavailable_reason(e)) },
+        Err(e) => {
+            PsiReport { some: None, full: None, unavailable: Some(pressure::unavailable_reason(resource, e)) }
+        }
     }
 }
 

@@ -37,11 +37,9 @@ impl Source {
     /// Reads the whole file from offset 0 and returns its text (invalid UTF-8 is an error: every
     /// file read here is ASCII).
     pub(crate) fn read(&mut self, root: &FsRoot) -> Result<&str> {
-        if self.file.is_none() {
-            self.file = Some(root.open(&self.path)?);
-        }
-        let Some(file) = self.file.as_ref() else {
-            return Err(Error::Unavailable(format!("{} not open", self.path)));
+        let file = match &self.file {
+            Some(file) => file,
+            None => self.file.insert(root.open(&self.path)?),
         };
         if let Err(e) = pread_all(file, &mut self.buf) {
             // A file removed under us (cgroup deleted, device gone): reopen next time.

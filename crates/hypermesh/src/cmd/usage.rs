@@ -248,7 +248,7 @@ pub fn render(r: &Rates, fs: Option<&Filesystems>) -> String {
     if let Some(fs) = fs {
         out.push('\n');
         let mut t = Table::new(&["MOUNT", "TYPE", "SIZE", "USED", "FREE", "USE%"]);
-        for f in &fs.filesystems {
+        for f in &fs.mounts {
             t.row(vec![
                 f.mount_point.clone(),
                 f.fs_type.clone(),
