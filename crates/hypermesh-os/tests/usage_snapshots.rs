@@ -224,6 +224,7 @@ fn cgroup_v1_with_unlimited_sentinel_and_hybrid_detection() {
     let r = Rates::between(&a, &s.sample());
     let cg = &r.cgroup;
     assert_eq!(cg.version, Some(CgroupVersion::Hybrid));
+    assert_eq!(cg.path.as_deref(), Some("/x"), "the memory hierarchy's path");
     assert_eq!(cg.cpu_limit_cpus, Some(0.5));
     assert_eq!(cg.memory_limit_bytes, None, "the v1 sentinel means no limit, not 9 EiB");
     assert_eq!(cg.memory_current_bytes, Some(123_456));

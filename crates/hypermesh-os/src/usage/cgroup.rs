@@ -66,7 +66,7 @@ enum CpuFiles {
 pub(crate) struct CgroupFiles {
     /// Hierarchies in use.
     pub version: CgroupVersion,
-    /// The process's cgroup path (unified hierarchy when present, else the memory hierarchy's).
+    /// The process's cgroup path (in the v1 memory hierarchy when that is used, else unified).
     pub path: String,
     cpu: CpuFiles,
     memory_limits: Vec<Source>,
@@ -160,10 +160,10 @@ impl CgroupFiles {
         };
         let leaf = v2_dirs.first();
         let psi = |file: &str| leaf.and_then(|d| Source::existing(root, format!("{d}/{file}")));
-        let path = members
-            .iter()
-            .find(|m| m.controllers.is_empty() && !v2_dirs.is_empty())
-            .or_else(|| members.iter().find(|m| m.controllers.contains(&"memory")))
+        // The path of the hierarchy the memory figures come from (v1 memory, else unified).
+        let memory_member = members.iter().find(|m| m.controllers.contains(&"memory"));
+        let unified_member = members.iter().find(|m| m.controllers.is_empty());
+        let path = if mem_v1.is_some() { memory_member } else { unified_member.or(memory_member) }
             .or(members.first())
             .map(|m| m.path.to_string())
             .unwrap_or_default();

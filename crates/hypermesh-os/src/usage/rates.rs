@@ -228,7 +228,7 @@ pub struct NetRates {
 pub struct CgroupReport {
     /// `v1`, `v2` or `hybrid`; `None` when no cgroup could be found.
     pub version: Option<CgroupVersion>,
-    /// The process's cgroup path.
+    /// The process's cgroup path (v1 memory hierarchy when that one is used, else unified).
     pub path: Option<String>,
     /// CPU quota as a number of CPUs (quota / period).
     pub cpu_limit_cpus: Option<f64>,
