@@ -21,6 +21,10 @@ pub struct VmCounters {
 pub fn parse(text: &str) -> VmCounters {
     let mut c = VmCounters::default();
     for line in text.lines() {
+        // All wanted keys start with "p"; skipping the other ~170 lines early halves the cost.
+        if !line.starts_with('p') {
+            continue;
+        }
         let Some((key, value)) = line.split_once(' ') else { continue };
         let slot = match key {
             "pgfault" => &mut c.pgfault,
