@@ -15,6 +15,7 @@ pub mod profile;
 pub mod root;
 pub mod synthetic;
 pub mod testing;
+pub mod usage;
 
 pub use error::{Error, Result};
 pub use profile::{Backend, HostProfile, Problems, Section, SectionError, detect};

@@ -31,6 +31,10 @@ enum Command {
     Nfd(cmd::nfd::Args),
     /// eBPF: probe what this kernel allows, check bytecode, run programs (runqlat), list, unpin.
     Ebpf(cmd::ebpf::Args),
+    /// How busy the host is over one interval: CPU, pressure, memory, disks, network, cgroup.
+    Usage(cmd::usage::Args),
+    /// Usage every interval until Ctrl-C: JSON lines (--json) or a refreshing table.
+    Watch(cmd::watch::Args),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +51,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(&cli.global, args),
         Command::Nfd(args) => cmd::nfd::run(&cli.global, args),
         Command::Ebpf(args) => cmd::ebpf::run(&cli.global, args),
+        Command::Usage(args) => cmd::usage::run(&cli.global, args),
+        Command::Watch(args) => cmd::watch::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -8,6 +8,8 @@ pub mod nfd;
 pub mod output;
 pub mod profile;
 pub mod serve;
+pub mod usage;
+pub mod watch;
 
 use anyhow::Context;
 use hypermesh_os::portable::select::{self, BackendKind};
