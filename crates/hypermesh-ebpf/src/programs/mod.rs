@@ -4,6 +4,7 @@
 
 pub mod nanosleep;
 pub mod runqlat;
+pub mod syscalls;
 
 /// An embedded object, 8-byte aligned as aya needs.
 #[macro_export]
