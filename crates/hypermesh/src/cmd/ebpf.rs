@@ -8,6 +8,7 @@ use hypermesh_ebpf::lifecycle::{self, Loaded};
 use hypermesh_ebpf::probe::mounts::Mounts;
 use hypermesh_ebpf::probe::{self, Probe, ProbeOptions, caps::Capabilities};
 use hypermesh_ebpf::programs::runqlat::Runqlat;
+use hypermesh_ebpf::programs::syscalls::Syscalls;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -55,6 +56,9 @@ enum Command {
         /// Pin the links under bpffs and exit, leaving the program running (see `unpin`).
         #[arg(long)]
         pin: bool,
+        /// Commands listed per syscall (`syscalls`).
+        #[arg(long, default_value_t = 5)]
+        top: usize,
     },
     /// List loaded eBPF programs (ours marked) and our pins.
     List {
@@ -71,6 +75,8 @@ enum Command {
 enum RunProgram {
     /// Run-queue latency histogram (like libbpf-tools runqlat).
     Runqlat,
+    /// System calls per syscall number, with the top commands of each (like syscount).
+    Syscalls,
 }
 
 /// Parses `5s`, `250ms`, `2m`, `1h` or plain seconds.
@@ -120,8 +126,14 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             }
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::Run { program: RunProgram::Runqlat, duration, json, per_cpu, pin } => {
+        Command::Run { program: RunProgram::Runqlat, duration, json, per_cpu, pin, .. } => {
             run_runqlat(&root, *duration, *json, *per_cpu, *pin)
+        }
+        Command::Run { program: RunProgram::Syscalls, pin: true, .. } => {
+            bail!("--pin is only supported for runqlat")
+        }
+        Command::Run { program: RunProgram::Syscalls, duration, json, top, .. } => {
+            run_syscalls(&root, *duration, *json, *top)
         }
         Command::List { json } => {
             let progs = lifecycle::list_programs()?;
@@ -183,16 +195,7 @@ fn run_runqlat(
     let rq = Runqlat::start()?;
     let setup = started.elapsed();
     if !json {
-        for c in rq.loaded().chosen() {
-            let fell: Vec<String> = c.fell_back.iter().map(|(k, why)| format!("{k}: {why}")).collect();
-            let note = if fell.is_empty() {
-                String::new()
-            } else {
-                format!(" (fell back from {})", fell.join("; "))
-            };
-            eprintln!("{}: attached as {}{note}", c.hook, c.variant.kind());
-        }
-        eprintln!("loaded and attached in {:.1} ms", setup.as_secs_f64() * 1e3);
+        report_attached(rq.loaded(), setup);
     }
     if pin {
         let mut mounts = Mounts::read(root)?;
@@ -230,6 +233,58 @@ fn run_runqlat(
     }
     if hists.iter().all(|h| h.total() == 0) {
         bail!("no run-queue latency was recorded in {duration:?}: the programs ran but saw no wakeups");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Tells on stderr which variant each hook got, why better ones were passed over, and the setup time.
+fn report_attached(loaded: &Loaded, setup: Duration) {
+    for c in loaded.chosen() {
+        let fell: Vec<String> = c.fell_back.iter().map(|(k, why)| format!("{k}: {why}")).collect();
+        let note =
+            if fell.is_empty() { String::new() } else { format!(" (fell back from {})", fell.join("; ")) };
+        eprintln!("{}: attached as {}{note}", c.hook, c.variant.kind());
+    }
+    eprintln!("loaded and attached in {:.1} ms", setup.as_secs_f64() * 1e3);
+}
+
+/// `run syscalls`: counts system calls for `duration`, then prints the busiest with their top
+/// commands.
+fn run_syscalls(
+    root: &hypermesh_os::FsRoot,
+    duration: Duration,
+    json: bool,
+    top: usize,
+) -> anyhow::Result<ExitCode> {
+    for note in lifecycle::preflight(root)? {
+        eprintln!("note: {note}");
+    }
+    let started = Instant::now();
+    let sc = Syscalls::start()?;
+    let setup = started.elapsed();
+    if !json {
+        report_attached(sc.loaded(), setup);
+        eprintln!("Counting system calls for {duration:?}...");
+    }
+    std::thread::sleep(duration);
+    let counts = sc.counts(top)?;
+    if json {
+        let out = serde_json::json!({
+            "arch": std::env::consts::ARCH,
+            "syscalls": counts,
+            "attached": sc.loaded().chosen(),
+            "setup_ms": setup.as_secs_f64() * 1e3,
+        });
+        println!("{out}");
+    } else {
+        println!("{:>6} {:>12}  top commands", "nr", "calls");
+        for c in &counts {
+            let comms: Vec<String> = c.by_comm.iter().map(|(comm, n)| format!("{comm}={n}")).collect();
+            println!("{:>6} {:>12}  {}", c.nr, c.count, comms.join(" "));
+        }
+    }
+    if counts.is_empty() {
+        bail!("no system call was counted in {duration:?}: the program ran but saw none");
     }
     Ok(ExitCode::SUCCESS)
 }
