@@ -69,8 +69,7 @@ impl Syscalls {
         let mut by_nr: BTreeMap<u32, BTreeMap<String, u64>> = BTreeMap::new();
         for entry in map.iter() {
             let (key, values) = entry.map_err(|e| Error::aya("iterating the syscall counts", e))?;
-            let end = key.comm.iter().position(|&b| b == 0).unwrap_or(key.comm.len());
-            let comm = String::from_utf8_lossy(&key.comm[..end]).into_owned();
+            let comm = super::comm_str(&key.comm);
             *by_nr.entry(key.nr).or_default().entry(comm).or_default() += values.iter().sum::<u64>();
         }
         let mut out: Vec<SyscallCount> = by_nr
