@@ -6,6 +6,7 @@ pub mod exec;
 pub mod nanosleep;
 pub mod runqlat;
 pub mod syscalls;
+pub mod tcp;
 
 /// An embedded object, 8-byte aligned as aya needs.
 #[macro_export]
