@@ -7,8 +7,10 @@ use hypermesh_ebpf::check;
 use hypermesh_ebpf::lifecycle::{self, Loaded};
 use hypermesh_ebpf::probe::mounts::Mounts;
 use hypermesh_ebpf::probe::{self, Probe, ProbeOptions, caps::Capabilities};
+use hypermesh_ebpf::programs::exec::{self, Exec};
 use hypermesh_ebpf::programs::runqlat::Runqlat;
 use hypermesh_ebpf::programs::syscalls::Syscalls;
+use hypermesh_ebpf::programs::tcp::Tcp;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -77,6 +79,10 @@ enum RunProgram {
     Runqlat,
     /// System calls per syscall number, with the top commands of each (like syscount).
     Syscalls,
+    /// Successful execs per new command name.
+    Exec,
+    /// TCP retransmits and resets per remote port, and TCP state transitions.
+    Tcp,
 }
 
 /// Parses `5s`, `250ms`, `2m`, `1h` or plain seconds.
@@ -129,11 +135,41 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         Command::Run { program: RunProgram::Runqlat, duration, json, per_cpu, pin, .. } => {
             run_runqlat(&root, *duration, *json, *per_cpu, *pin)
         }
-        Command::Run { program: RunProgram::Syscalls, pin: true, .. } => {
+        Command::Run {
+            program: RunProgram::Exec | RunProgram::Tcp | RunProgram::Syscalls,
+            pin: true,
+            ..
+        } => {
             bail!("--pin is only supported for runqlat")
         }
         Command::Run { program: RunProgram::Syscalls, duration, json, top, .. } => {
             run_syscalls(&root, *duration, *json, *top)
+        }
+        Command::Run { program: RunProgram::Exec, duration, json, .. } => {
+            let ex = start_reported(&root, *json, || Exec::start_spec(&exec::spec_from(0)), |e| e.loaded())?;
+            std::thread::sleep(*duration);
+            let counts = ex.counts()?;
+            if *json {
+                println!("{}", serde_json::json!({ "execs": counts, "attached": ex.loaded().chosen() }));
+            } else {
+                counts.iter().for_each(|(comm, n)| println!("{n:>10}  {comm}"));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { program: RunProgram::Tcp, duration, json, .. } => {
+            let tcp = start_reported(&root, *json, Tcp::start, |t| t.loaded())?;
+            std::thread::sleep(*duration);
+            let (events, transitions) = (tcp.events()?, tcp.transitions()?);
+            if *json {
+                let out = serde_json::json!({ "events": events, "transitions": transitions, "attached": tcp.loaded().chosen() });
+                println!("{out}");
+            } else {
+                events
+                    .iter()
+                    .for_each(|e| println!("{:>10}  {} remote port {}", e.count, e.event, e.remote_port));
+                transitions.iter().for_each(|t| println!("{:>10}  {} -> {}", t.count, t.from, t.to));
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::List { json } => {
             let progs = lifecycle::list_programs()?;
@@ -248,6 +284,24 @@ fn report_attached(loaded: &Loaded, setup: Duration) {
     eprintln!("loaded and attached in {:.1} ms", setup.as_secs_f64() * 1e3);
 }
 
+/// Runs the preflight, starts a program and reports (unless `json`) how it attached.
+fn start_reported<T>(
+    root: &hypermesh_os::FsRoot,
+    json: bool,
+    start: impl FnOnce() -> hypermesh_ebpf::error::Result<T>,
+    loaded: impl Fn(&T) -> &Loaded,
+) -> anyhow::Result<T> {
+    for note in lifecycle::preflight(root)? {
+        eprintln!("note: {note}");
+    }
+    let started = Instant::now();
+    let t = start()?;
+    if !json {
+        report_attached(loaded(&t), started.elapsed());
+    }
+    Ok(t)
+}
+
 /// `run syscalls`: counts system calls for `duration`, then prints the busiest with their top
 /// commands.
 fn run_syscalls(
@@ -256,14 +310,8 @@ fn run_syscalls(
     json: bool,
     top: usize,
 ) -> anyhow::Result<ExitCode> {
-    for note in lifecycle::preflight(root)? {
-        eprintln!("note: {note}");
-    }
-    let started = Instant::now();
-    let sc = Syscalls::start()?;
-    let setup = started.elapsed();
+    let sc = start_reported(root, json, Syscalls::start, |s| s.loaded())?;
     if !json {
-        report_attached(sc.loaded(), setup);
         eprintln!("Counting system calls for {duration:?}...");
     }
     std::thread::sleep(duration);
@@ -273,7 +321,6 @@ fn run_syscalls(
             "arch": std::env::consts::ARCH,
             "syscalls": counts,
             "attached": sc.loaded().chosen(),
-            "setup_ms": setup.as_secs_f64() * 1e3,
         });
         println!("{out}");
     } else {
