@@ -22,3 +22,8 @@ pub(crate) fn comm_str(comm: &[u8]) -> String {
     let end = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
     String::from_utf8_lossy(&comm[..end]).into_owned()
 }
+
+/// The suite `hypermesh ebpf run` offers, by name.
+pub fn suite() -> Vec<crate::lifecycle::Spec> {
+    vec![runqlat::spec_from(0), syscalls::spec(), exec::spec_from(0), tcp::spec()]
+}

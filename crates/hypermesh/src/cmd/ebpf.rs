@@ -70,6 +70,12 @@ enum Command {
     },
     /// Remove every pin under bpffs/hypermesh; the programs are detached with them.
     Unpin,
+    /// The program suite: loads each briefly to tell which hook variant it gets here and why.
+    Programs {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Programs `run` knows.
@@ -199,6 +205,35 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Programs { json } => {
+            let mut rows = Vec::new();
+            for spec in hypermesh_ebpf::programs::suite() {
+                let attached = Loaded::load(&spec).map(|l| l.chosen().to_vec()).map_err(|e| e.to_string());
+                rows.push((spec.name, attached));
+            }
+            if *json {
+                let out: Vec<_> = rows
+                    .iter()
+                    .map(|(name, a)| match a {
+                        Ok(c) => serde_json::json!({ "name": name, "attached": c }),
+                        Err(e) => serde_json::json!({ "name": name, "error": e }),
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                for (name, a) in &rows {
+                    match a {
+                        Ok(chosen) => chosen.iter().for_each(|c| {
+                            let fell: Vec<String> =
+                                c.fell_back.iter().map(|(k, why)| format!("{k}: {why}")).collect();
+                            println!("{name:<9} {:<20} {:<11} {}", c.hook, c.variant.kind(), fell.join("; "));
+                        }),
+                        Err(e) => println!("{name:<9} unavailable: {e}"),
+                    }
+                }
+            }
+            Ok(if rows.iter().all(|r| r.1.is_ok()) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Unpin => {
             let Some(bpffs) = Mounts::read(&root)?.first("bpf").map(PathBuf::from) else {
