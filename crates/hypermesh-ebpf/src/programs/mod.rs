@@ -2,8 +2,11 @@
 //! To add one: write `bpf/NAME.bpf.c` (names prefixed `hm_`), run `scripts/build-bpf.sh`, add a
 //! module here with its spec and typed readers, and a `run` arm in the CLI.
 
+pub mod exec;
 pub mod nanosleep;
 pub mod runqlat;
+pub mod syscalls;
+pub mod tcp;
 
 /// An embedded object, 8-byte aligned as aya needs.
 #[macro_export]
@@ -12,4 +15,15 @@ macro_rules! embedded_object {
     ($name:literal) => {
         aya::include_bytes_aligned!(concat!(env!("CARGO_MANIFEST_DIR"), "/bpf/", $name))
     };
+}
+
+/// A kernel `comm` (NUL-padded, at most 16 bytes) as text.
+pub(crate) fn comm_str(comm: &[u8]) -> String {
+    let end = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
+    String::from_utf8_lossy(&comm[..end]).into_owned()
+}
+
+/// The suite `hypermesh ebpf run` offers, by name.
+pub fn suite() -> Vec<crate::lifecycle::Spec> {
+    vec![runqlat::spec_from(0), syscalls::spec(), exec::spec_from(0), tcp::spec()]
 }

@@ -7,7 +7,10 @@ use hypermesh_ebpf::check;
 use hypermesh_ebpf::lifecycle::{self, Loaded};
 use hypermesh_ebpf::probe::mounts::Mounts;
 use hypermesh_ebpf::probe::{self, Probe, ProbeOptions, caps::Capabilities};
+use hypermesh_ebpf::programs::exec::{self, Exec};
 use hypermesh_ebpf::programs::runqlat::Runqlat;
+use hypermesh_ebpf::programs::syscalls::Syscalls;
+use hypermesh_ebpf::programs::tcp::Tcp;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -55,6 +58,9 @@ enum Command {
         /// Pin the links under bpffs and exit, leaving the program running (see `unpin`).
         #[arg(long)]
         pin: bool,
+        /// Commands listed per syscall (`syscalls`).
+        #[arg(long, default_value_t = 5)]
+        top: usize,
     },
     /// List loaded eBPF programs (ours marked) and our pins.
     List {
@@ -64,6 +70,12 @@ enum Command {
     },
     /// Remove every pin under bpffs/hypermesh; the programs are detached with them.
     Unpin,
+    /// The program suite: loads each briefly to tell which hook variant it gets here and why.
+    Programs {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Programs `run` knows.
@@ -71,6 +83,12 @@ enum Command {
 enum RunProgram {
     /// Run-queue latency histogram (like libbpf-tools runqlat).
     Runqlat,
+    /// System calls per syscall number, with the top commands of each (like syscount).
+    Syscalls,
+    /// Successful execs per new command name.
+    Exec,
+    /// TCP retransmits and resets per remote port, and TCP state transitions.
+    Tcp,
 }
 
 /// Parses `5s`, `250ms`, `2m`, `1h` or plain seconds.
@@ -120,8 +138,44 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             }
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::Run { program: RunProgram::Runqlat, duration, json, per_cpu, pin } => {
+        Command::Run { program: RunProgram::Runqlat, duration, json, per_cpu, pin, .. } => {
             run_runqlat(&root, *duration, *json, *per_cpu, *pin)
+        }
+        Command::Run {
+            program: RunProgram::Exec | RunProgram::Tcp | RunProgram::Syscalls,
+            pin: true,
+            ..
+        } => {
+            bail!("--pin is only supported for runqlat")
+        }
+        Command::Run { program: RunProgram::Syscalls, duration, json, top, .. } => {
+            run_syscalls(&root, *duration, *json, *top)
+        }
+        Command::Run { program: RunProgram::Exec, duration, json, .. } => {
+            let ex = start_reported(&root, *json, || Exec::start_spec(&exec::spec_from(0)), |e| e.loaded())?;
+            std::thread::sleep(*duration);
+            let counts = ex.counts()?;
+            if *json {
+                println!("{}", serde_json::json!({ "execs": counts, "attached": ex.loaded().chosen() }));
+            } else {
+                counts.iter().for_each(|(comm, n)| println!("{n:>10}  {comm}"));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { program: RunProgram::Tcp, duration, json, .. } => {
+            let tcp = start_reported(&root, *json, Tcp::start, |t| t.loaded())?;
+            std::thread::sleep(*duration);
+            let (events, transitions) = (tcp.events()?, tcp.transitions()?);
+            if *json {
+                let out = serde_json::json!({ "events": events, "transitions": transitions, "attached": tcp.loaded().chosen() });
+                println!("{out}");
+            } else {
+                events
+                    .iter()
+                    .for_each(|e| println!("{:>10}  {} remote port {}", e.count, e.event, e.remote_port));
+                transitions.iter().for_each(|t| println!("{:>10}  {} -> {}", t.count, t.from, t.to));
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::List { json } => {
             let progs = lifecycle::list_programs()?;
@@ -151,6 +205,35 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Programs { json } => {
+            let mut rows = Vec::new();
+            for spec in hypermesh_ebpf::programs::suite() {
+                let attached = Loaded::load(&spec).map(|l| l.chosen().to_vec()).map_err(|e| e.to_string());
+                rows.push((spec.name, attached));
+            }
+            if *json {
+                let out: Vec<_> = rows
+                    .iter()
+                    .map(|(name, a)| match a {
+                        Ok(c) => serde_json::json!({ "name": name, "attached": c }),
+                        Err(e) => serde_json::json!({ "name": name, "error": e }),
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                for (name, a) in &rows {
+                    match a {
+                        Ok(chosen) => chosen.iter().for_each(|c| {
+                            let fell: Vec<String> =
+                                c.fell_back.iter().map(|(k, why)| format!("{k}: {why}")).collect();
+                            println!("{name:<9} {:<20} {:<11} {}", c.hook, c.variant.kind(), fell.join("; "));
+                        }),
+                        Err(e) => println!("{name:<9} unavailable: {e}"),
+                    }
+                }
+            }
+            Ok(if rows.iter().all(|r| r.1.is_ok()) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Unpin => {
             let Some(bpffs) = Mounts::read(&root)?.first("bpf").map(PathBuf::from) else {
@@ -183,16 +266,7 @@ fn run_runqlat(
     let rq = Runqlat::start()?;
     let setup = started.elapsed();
     if !json {
-        for c in rq.loaded().chosen() {
-            let fell: Vec<String> = c.fell_back.iter().map(|(k, why)| format!("{k}: {why}")).collect();
-            let note = if fell.is_empty() {
-                String::new()
-            } else {
-                format!(" (fell back from {})", fell.join("; "))
-            };
-            eprintln!("{}: attached as {}{note}", c.hook, c.variant.kind());
-        }
-        eprintln!("loaded and attached in {:.1} ms", setup.as_secs_f64() * 1e3);
+        report_attached(rq.loaded(), setup);
     }
     if pin {
         let mut mounts = Mounts::read(root)?;
@@ -230,6 +304,69 @@ fn run_runqlat(
     }
     if hists.iter().all(|h| h.total() == 0) {
         bail!("no run-queue latency was recorded in {duration:?}: the programs ran but saw no wakeups");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Tells on stderr which variant each hook got, why better ones were passed over, and the setup time.
+fn report_attached(loaded: &Loaded, setup: Duration) {
+    for c in loaded.chosen() {
+        let fell: Vec<String> = c.fell_back.iter().map(|(k, why)| format!("{k}: {why}")).collect();
+        let note =
+            if fell.is_empty() { String::new() } else { format!(" (fell back from {})", fell.join("; ")) };
+        eprintln!("{}: attached as {}{note}", c.hook, c.variant.kind());
+    }
+    eprintln!("loaded and attached in {:.1} ms", setup.as_secs_f64() * 1e3);
+}
+
+/// Runs the preflight, starts a program and reports (unless `json`) how it attached.
+fn start_reported<T>(
+    root: &hypermesh_os::FsRoot,
+    json: bool,
+    start: impl FnOnce() -> hypermesh_ebpf::error::Result<T>,
+    loaded: impl Fn(&T) -> &Loaded,
+) -> anyhow::Result<T> {
+    for note in lifecycle::preflight(root)? {
+        eprintln!("note: {note}");
+    }
+    let started = Instant::now();
+    let t = start()?;
+    if !json {
+        report_attached(loaded(&t), started.elapsed());
+    }
+    Ok(t)
+}
+
+/// `run syscalls`: counts system calls for `duration`, then prints the busiest with their top
+/// commands.
+fn run_syscalls(
+    root: &hypermesh_os::FsRoot,
+    duration: Duration,
+    json: bool,
+    top: usize,
+) -> anyhow::Result<ExitCode> {
+    let sc = start_reported(root, json, Syscalls::start, |s| s.loaded())?;
+    if !json {
+        eprintln!("Counting system calls for {duration:?}...");
+    }
+    std::thread::sleep(duration);
+    let counts = sc.counts(top)?;
+    if json {
+        let out = serde_json::json!({
+            "arch": std::env::consts::ARCH,
+            "syscalls": counts,
+            "attached": sc.loaded().chosen(),
+        });
+        println!("{out}");
+    } else {
+        println!("{:>6} {:>12}  top commands", "nr", "calls");
+        for c in &counts {
+            let comms: Vec<String> = c.by_comm.iter().map(|(comm, n)| format!("{comm}={n}")).collect();
+            println!("{:>6} {:>12}  {}", c.nr, c.count, comms.join(" "));
+        }
+    }
+    if counts.is_empty() {
+        bail!("no system call was counted in {duration:?}: the program ran but saw none");
     }
     Ok(ExitCode::SUCCESS)
 }
