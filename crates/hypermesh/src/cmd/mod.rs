@@ -2,9 +2,9 @@
 
 pub mod assets;
 pub mod capture;
+pub mod ebpf;
 pub mod gpus;
 pub mod nfd;
-pub mod ebpf;
 pub mod output;
 pub mod profile;
 pub mod serve;
