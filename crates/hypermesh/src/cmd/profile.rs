@@ -14,9 +14,13 @@ pub struct Args {
     /// Only these sections (comma-separated: platform,cpu,numa,memory,storage,network,gpus).
     #[arg(long, value_delimiter = ',')]
     pub section: Vec<Section>,
+    /// Exit non-zero when any section reported an error (for CI), not only when all failed.
+    #[arg(long)]
+    pub strict: bool,
 }
 
-/// Runs the command: exit 0 when anything could be read, errors listed per section.
+/// Runs the command: exit 0 when anything could be read (with `--strict`: when nothing
+/// errored), errors listed per section.
 pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     let backend = global.backend()?;
     let profile = detect(backend.as_ref(), &args.section);
@@ -24,6 +28,10 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&profile)?);
     } else {
         print!("{}", render(&profile));
+    }
+    if args.strict && !profile.errors.is_empty() {
+        eprintln!("strict: {} section error(s)", profile.errors.len());
+        return Ok(ExitCode::FAILURE);
     }
     Ok(exit_code(&profile, &args.section))
 }
