@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod kind;
 pub mod ledger;
+pub mod listing;
 pub mod live;
 pub mod manager;
 
@@ -23,5 +24,6 @@ pub use config::{Config, Reserve};
 pub use error::{Error, Result};
 pub use kind::{AssetKind, SharingLevel};
 pub use ledger::{LEDGER_FILE, Ledger, default_state_dir};
+pub use listing::Listing;
 pub use live::LiveState;
 pub use manager::{AssetManager, AssetStatus, Overcommit, Reconciliation, Status};

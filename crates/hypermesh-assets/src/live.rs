@@ -1,6 +1,7 @@
 //! Live figures the usage sampler provides (utilisation, cgroup limits), kept apart from the
 //! inventory so adapters stay pure functions of (profile, live state, config).
 
+use hypermesh_os::usage::Rates;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -16,4 +17,23 @@ pub struct LiveState {
     pub cpu_utilisation: HashMap<u32, f64>,
     /// Memory in use per NUMA node in bytes; when absent the profile's node free figures are used.
     pub memory_used_bytes: HashMap<u32, u64>,
+}
+
+impl LiveState {
+    /// What the usage sampler's rates tell: the cgroup's CPU quota and memory limit, and each
+    /// CPU's busy share. Rates over a zero interval (one sample twice) carry the limits only.
+    pub fn from_usage(rates: &Rates) -> LiveState {
+        let cpu_utilisation = rates
+            .cpu
+            .iter()
+            .flat_map(|c| &c.per_cpu)
+            .filter_map(|c| c.total_percent.map(|p| (c.cpu, (p / 100.0).clamp(0.0, 1.0))))
+            .collect();
+        LiveState {
+            cpu_limit_cpus: rates.cgroup.cpu_limit_cpus,
+            memory_limit_bytes: rates.cgroup.memory_limit_bytes,
+            cpu_utilisation,
+            memory_used_bytes: HashMap::new(),
+        }
+    }
 }

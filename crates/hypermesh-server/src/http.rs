@@ -4,15 +4,18 @@
 //! |---|---|
 //! | `/metrics` | every selected collector, Prometheus text or OpenMetrics by `Accept` |
 //! | `/v1/profile` | the cached host profile, the same JSON as `hypermesh profile --json` |
+//! | `/v1/usage` | rates since the previous reading (scrape or call), as `hypermesh usage --json` |
+//! | `/v1/assets` | assets and allocations, as `hypermesh assets --json` |
+//! | `/v1/ebpf/probe` | this kernel's eBPF support, as `hypermesh ebpf probe --quick --json` |
 //! | `/healthz` | `ok` while the server runs |
 //! | `/` | a short index of the above |
 //!
-//! `/v1/usage`, `/v1/assets` and `/v1/ebpf/probe` join this table when the usage sampler, the
-//! asset manager and the eBPF probe are wired in; until then they are unknown paths (404), not
-//! placeholders. Unknown paths answer 404, other methods than GET/HEAD 405 with `Allow`.
+//! A source that cannot be read answers 503 with the reason. Unknown paths answer 404, other
+//! methods than GET/HEAD 405 with `Allow`.
 
 use crate::auth::BasicAuth;
 use crate::collector::{Format, Scraper};
+use crate::sources::Sources;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -20,21 +23,22 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use hypermesh_os::HostProfile;
+use hypermesh_os::usage::Report;
 use std::sync::Arc;
 
 /// What the handlers serve.
 pub struct App {
     scraper: Scraper,
+    sources: Arc<Sources>,
     profile_json: String,
 }
 
 impl App {
-    /// Serves these collectors and this (cached) profile.
-    pub fn new(scraper: Scraper, profile: &HostProfile) -> Result<Self, serde_json::Error> {
-        let mut profile_json = serde_json::to_string_pretty(profile)?;
+    /// Serves these collectors and the JSON routes over these sources.
+    pub fn new(scraper: Scraper, sources: Arc<Sources>) -> Result<Self, serde_json::Error> {
+        let mut profile_json = serde_json::to_string_pretty(&*sources.profile)?;
         profile_json.push('\n');
-        Ok(App { scraper, profile_json })
+        Ok(App { scraper, sources, profile_json })
     }
 }
 
@@ -43,6 +47,9 @@ pub fn router(app: Arc<App>, auth: Option<Arc<BasicAuth>>) -> Router {
     let routes = Router::new()
         .route("/metrics", get(metrics))
         .route("/v1/profile", get(profile))
+        .route("/v1/usage", get(usage))
+        .route("/v1/assets", get(assets))
+        .route("/v1/ebpf/probe", get(ebpf_probe))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/", get(index))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found; see / for the endpoints\n") })
@@ -64,9 +71,47 @@ async fn profile(State(app): State<Arc<App>>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], app.profile_json.clone()).into_response()
 }
 
+async fn usage(State(app): State<Arc<App>>) -> Response {
+    json(
+        app.sources.usage.read(|root, prev, now| serde_json::to_string_pretty(&Report::new(root, prev, now))),
+    )
+}
+
+async fn assets(State(app): State<Arc<App>>) -> Response {
+    match &app.sources.assets {
+        Ok(source) => match source.listing() {
+            Ok(listing) => json(serde_json::to_string_pretty(&listing)),
+            Err(e) => unavailable(&format!("assets: {e}")),
+        },
+        Err(why) => unavailable(&format!("assets: {why}")),
+    }
+}
+
+async fn ebpf_probe(State(app): State<Arc<App>>) -> Response {
+    match app.sources.ebpf.probe() {
+        Ok(probe) => json(serde_json::to_string_pretty(&*probe)),
+        Err(why) => unavailable(&format!("eBPF probe: {why}")),
+    }
+}
+
+/// A JSON body, or 500 when it could not be serialised.
+fn json(body: Result<String, serde_json::Error>) -> Response {
+    match body {
+        Ok(mut body) => {
+            body.push('\n');
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot serialise: {e}\n")).into_response(),
+    }
+}
+
+fn unavailable(why: &str) -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")).into_response()
+}
+
 async fn index(State(app): State<Arc<App>>) -> String {
     format!(
-        "hypermesh node agent\n\n/metrics      Prometheus metrics (collectors: {})\n/v1/profile   host profile (JSON)\n/healthz      liveness\n",
+        "hypermesh node agent\n\n/metrics         Prometheus metrics (collectors: {})\n/v1/profile      host profile (JSON)\n/v1/usage        usage since the previous reading (JSON)\n/v1/assets       assets and allocations (JSON)\n/v1/ebpf/probe   eBPF support of this kernel (JSON)\n/healthz         liveness\n",
         app.scraper.names().join(", ")
     )
 }

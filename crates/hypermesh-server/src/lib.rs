@@ -3,8 +3,11 @@
 //! - [`collector`]: the [`Collector`](collector::Collector) trait, one per `/metrics` section,
 //!   and the [`Scraper`](collector::Scraper) that runs them with per-collector duration and
 //!   success metrics (like node_exporter's `node_scrape_collector_*`).
-//! - [`collectors`]: the sections that exist (inventory today), chosen with `--collectors`.
-//! - [`http`]: routes (`/metrics`, `/v1/profile`, `/healthz`) and basic auth.
+//! - [`collectors`]: the sections (inventory, usage, assets), chosen with `--collectors`.
+//! - [`sources`]: what collectors and routes read: cached profile, shared usage sampler, asset
+//!   view, eBPF probe.
+//! - [`http`]: routes (`/metrics`, `/v1/profile`, `/v1/usage`, `/v1/assets`, `/v1/ebpf/probe`,
+//!   `/healthz`) and basic auth.
 //! - [`config`]: exporter-toolkit style web config (TLS, basic auth users), validated at load.
 //! - [`server`]: the listener: connection limits, header limits and timeouts, TLS, graceful
 //!   shutdown.
@@ -18,3 +21,4 @@ pub mod http;
 pub mod nfd;
 pub mod rows;
 pub mod server;
+pub mod sources;

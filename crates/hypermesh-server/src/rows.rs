@@ -4,30 +4,62 @@
 //! sets updated over time). A collector that reads the host at scrape time already has every
 //! sample in hand; a plain list is cheaper to build and keeps the output order stable.
 
-use prometheus_client::encoding::{EncodeGaugeValue, EncodeLabelSet, EncodeMetric, MetricEncoder};
+use prometheus_client::encoding::{
+    EncodeCounterValue, EncodeGaugeValue, EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet,
+};
 use prometheus_client::metrics::{MetricType, TypedMetric};
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 /// Label pairs of one sample.
 pub type Labels = Vec<(&'static str, String)>;
 
-/// Gauge samples of one family. Cloning shares the samples, so a collector of values that do
-/// not change (the inventory) builds its families once and registers clones on each scrape.
-#[derive(Debug)]
-pub struct GaugeRows<L, V> {
-    rows: Arc<[(L, V)]>,
+/// Whether a family's samples are gauges or counters.
+pub trait Kind {
+    /// The metric type written in `# TYPE`.
+    const TYPE: MetricType;
 }
 
-impl<L, V> Clone for GaugeRows<L, V> {
+/// Values that go up and down.
+#[derive(Debug)]
+pub struct Gauge;
+
+/// Values that only go up (the encoder appends `_total` to the name).
+#[derive(Debug)]
+pub struct Counter;
+
+impl Kind for Gauge {
+    const TYPE: MetricType = MetricType::Gauge;
+}
+
+impl Kind for Counter {
+    const TYPE: MetricType = MetricType::Counter;
+}
+
+/// Samples of one family. Cloning shares the samples, so a collector of values that do not
+/// change (the inventory) builds its families once and registers clones on each scrape.
+#[derive(Debug)]
+pub struct Rows<L, V, K> {
+    rows: Arc<[(L, V)]>,
+    kind: PhantomData<K>,
+}
+
+/// Gauge samples of one family.
+pub type GaugeRows<L, V> = Rows<L, V, Gauge>;
+
+/// Counter samples of one family.
+pub type CounterRows<L, V> = Rows<L, V, Counter>;
+
+impl<L, V, K> Clone for Rows<L, V, K> {
     fn clone(&self) -> Self {
-        GaugeRows { rows: Arc::clone(&self.rows) }
+        Rows { rows: Arc::clone(&self.rows), kind: PhantomData }
     }
 }
 
-impl<L, V> GaugeRows<L, V> {
+impl<L, V, K> Rows<L, V, K> {
     /// A family with these samples.
     pub fn new(rows: Vec<(L, V)>) -> Self {
-        GaugeRows { rows: rows.into() }
+        Rows { rows: rows.into(), kind: PhantomData }
     }
 
     /// True when there is no sample (such a family is not worth registering).
@@ -36,25 +68,34 @@ impl<L, V> GaugeRows<L, V> {
     }
 }
 
-impl<L, V> FromIterator<(L, V)> for GaugeRows<L, V> {
+impl<L, V, K> FromIterator<(L, V)> for Rows<L, V, K> {
     fn from_iter<I: IntoIterator<Item = (L, V)>>(iter: I) -> Self {
-        GaugeRows::new(iter.into_iter().collect())
+        Rows::new(iter.into_iter().collect())
     }
 }
 
-impl<L, V> TypedMetric for GaugeRows<L, V> {
-    const TYPE: MetricType = MetricType::Gauge;
+impl<L, V, K: Kind> TypedMetric for Rows<L, V, K> {
+    const TYPE: MetricType = K::TYPE;
 }
 
-impl<L: EncodeLabelSet, V: EncodeGaugeValue> EncodeMetric for GaugeRows<L, V> {
+impl<L, V, K> EncodeMetric for Rows<L, V, K>
+where
+    L: EncodeLabelSet,
+    V: EncodeGaugeValue + EncodeCounterValue,
+    K: Kind + std::fmt::Debug,
+{
     fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
         for (labels, value) in self.rows.iter() {
-            encoder.encode_family(labels)?.encode_gauge(value)?;
+            let mut sample = encoder.encode_family(labels)?;
+            match K::TYPE {
+                MetricType::Counter => sample.encode_counter::<NoLabelSet, _, u64>(value, None)?,
+                _ => sample.encode_gauge(value)?,
+            }
         }
         Ok(())
     }
 
     fn metric_type(&self) -> MetricType {
-        Self::TYPE
+        K::TYPE
     }
 }

@@ -4,9 +4,11 @@
 mod common;
 
 use common::{Running, get, get_with, raw, sample_profile};
+use hypermesh_assets::{Config, HostView, Inventory, LEDGER_FILE, LiveState, default_adapters};
 use hypermesh_os::testing;
 use hypermesh_server::config::WebConfig;
 use hypermesh_server::server::Limits;
+use hypermesh_server::sources::AssetsSource;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -42,7 +44,7 @@ fn metrics_pass_promtool_and_match_the_profile() {
         body.contains(r#"model="Intel(R) Xeon(R) \"Gold\" 6338\\ CPU\n@ 2.00GHz""#),
         "label escaping:\n{body}"
     );
-    assert!(!body.contains("memory_used") && !body.contains("utilization"), "no stale live values");
+    assert!(!body.contains("utilization"), "no stale live values from the cached profile");
 
     let Some(promtool) = common::which("promtool") else {
         return testing::skip("promtool not installed (Debian package prometheus)");
@@ -58,6 +60,76 @@ fn metrics_pass_promtool_and_match_the_profile() {
     let out = child.wait_with_output().unwrap();
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && report.trim().is_empty(), "promtool check metrics:\n{report}\n{body}");
+}
+
+/// Idle seconds of all CPUs from /proc/stat (USER_HZ = 100 on the machines CI runs on).
+fn idle_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap();
+    let ticks: f64 = stat.lines().next().unwrap().split_whitespace().nth(4).unwrap().parse().unwrap();
+    ticks / 100.0
+}
+
+#[test]
+fn usage_assets_and_probe_routes_and_metrics() {
+    let profile = sample_profile();
+    let tmp = tempfile::tempdir().unwrap();
+    let live = LiveState::default();
+    let config = Config::default();
+    let inventory = Inventory::collect(
+        &default_adapters(),
+        &HostView { profile: &profile, live: &live, config: &config },
+    );
+    let source = AssetsSource::new(inventory, tmp.path().join(LEDGER_FILE));
+    let server =
+        Running::with_sources(common::sources(profile, Ok(source)), WebConfig::default(), Limits::default());
+
+    let before = idle_seconds();
+    let metrics = get(server.addr, "/metrics").body;
+    let after = idle_seconds();
+    let idle = sample(&metrics, r#"hypermesh_cpu_seconds_total{cpu="all",mode="idle"}"#).unwrap();
+    assert!((before..=after).contains(&idle), "{before} <= {idle} <= {after}");
+    for collector in ["inventory", "usage", "assets"] {
+        let series = format!(r#"hypermesh_scrape_collector_success{{collector="{collector}"}}"#);
+        assert_eq!(sample(&metrics, &series), Some(1.0), "{collector}:\n{metrics}");
+    }
+    assert_eq!(sample(&metrics, r#"hypermesh_usage_source_up{source="stat"}"#), Some(1.0));
+    let gpu = r#"{asset="gpu:pci-0000:17:00.0",kind="gpu",numa="",unit="gpus"}"#;
+    assert_eq!(sample(&metrics, &format!("hypermesh_asset_capacity{gpu}")), Some(1.0), "{metrics}");
+    assert_eq!(sample(&metrics, &format!("hypermesh_asset_allocated{gpu}")), Some(0.0));
+    let memory = r#"{asset="memory:host",kind="memory",numa="",unit="bytes"}"#;
+    assert_eq!(sample(&metrics, &format!("hypermesh_asset_capacity{memory}")), Some(270e9));
+
+    let usage = get(server.addr, "/v1/usage");
+    assert_eq!((usage.status, usage.header("content-type")), (200, Some("application/json")));
+    let usage: serde_json::Value = serde_json::from_str(&usage.body).unwrap();
+    assert!(usage["interval_seconds"].as_f64().unwrap() > 0.0, "{usage}");
+    assert!(usage["cpu"]["per_cpu"].as_array().is_some_and(|c| !c.is_empty()), "{usage}");
+    assert!(usage["memory"]["available_bytes"].as_u64().is_some(), "{usage}");
+
+    let assets = get(server.addr, "/v1/assets");
+    assert_eq!(assets.status, 200, "{assets:?}");
+    let assets: serde_json::Value = serde_json::from_str(&assets.body).unwrap();
+    let ids: Vec<&str> =
+        assets["assets"].as_array().unwrap().iter().filter_map(|a| a["id"].as_str()).collect();
+    assert!(ids.contains(&"gpu:pci-0000:17:00.0") && ids.contains(&"memory:host"), "{ids:?}");
+    assert_eq!(assets["allocations"], serde_json::json!([]));
+
+    let probe = get(server.addr, "/v1/ebpf/probe");
+    assert_eq!(probe.status, 200, "{probe:?}");
+    let probe: serde_json::Value = serde_json::from_str(&probe.body).unwrap();
+    assert_eq!(
+        probe["kernel"]["release"].as_str(),
+        std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().as_deref().map(str::trim)
+    );
+
+    // Without an asset view: 503 with the reason, and the collector fails alone.
+    let bare = Running::plain(sample_profile());
+    let refused = get(bare.addr, "/v1/assets");
+    assert_eq!(refused.status, 503);
+    assert!(refused.body.contains("no asset view"), "{refused:?}");
+    let metrics = get(bare.addr, "/metrics").body;
+    assert_eq!(sample(&metrics, r#"hypermesh_scrape_collector_success{collector="assets"}"#), Some(0.0));
+    assert_eq!(sample(&metrics, r#"hypermesh_scrape_collector_success{collector="usage"}"#), Some(1.0));
 }
 
 #[test]
@@ -90,7 +162,7 @@ fn routes_and_status_codes() {
     let back: hypermesh_os::HostProfile = serde_json::from_str(&json.body).unwrap();
     assert_eq!(back, profile);
 
-    for path in ["/nope", "/v1/usage", "/metrics/extra", "/%ff"] {
+    for path in ["/nope", "/v1/usages", "/metrics/extra", "/%ff"] {
         assert_eq!(get(server.addr, path).status, 404, "{path}");
     }
     let post = raw(
@@ -177,11 +249,12 @@ fn fifty_concurrent_scrapes() {
     let server = Running::plain(sample_profile());
     let addr = server.addr;
     let threads: Vec<_> = (0..50).map(|_| std::thread::spawn(move || get(addr, "/metrics"))).collect();
+    // Families, and the inventory's samples (usage values move between scrapes).
     let strip = |body: &str| {
-        body.lines()
-            .filter(|l| !l.starts_with("hypermesh_scrape_collector_duration_seconds"))
-            .collect::<Vec<_>>()
-            .join("\n")
+        let usage_starts = body.find("# HELP hypermesh_cpu_seconds_total").expect("usage families");
+        let inventory = &body[..usage_starts];
+        let families = body[usage_starts..].lines().filter(|l| l.starts_with('#'));
+        inventory.lines().chain(families).collect::<Vec<_>>().join("\n")
     };
     let first = strip(&get(addr, "/metrics").body);
     for t in threads {

@@ -1,9 +1,12 @@
 //! SIGTERM stops a running server gracefully (alone in its binary: it signals its own process).
 
+use hypermesh_os::FsRoot;
 use hypermesh_server::collector::Scraper;
 use hypermesh_server::config::WebConfig;
 use hypermesh_server::http::App;
 use hypermesh_server::server::{Limits, Server, shutdown_signal};
+use hypermesh_server::sources::Sources;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[test]
@@ -14,7 +17,8 @@ fn sigterm_stops_the_server() {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
             let signal = shutdown_signal().unwrap();
-            let app = App::new(Scraper::new(Vec::new()), &Default::default()).unwrap();
+            let sources = Sources::new(FsRoot::host(), Default::default(), Err("not in this test".into()));
+            let app = App::new(Scraper::new(Vec::new()), Arc::new(sources)).unwrap();
             let server =
                 Server::bind("127.0.0.1:0".parse().unwrap(), app, &WebConfig::default(), Limits::default())
                     .await

@@ -25,11 +25,13 @@ pub mod memory;
 pub mod netdev;
 pub mod pressure;
 pub mod rates;
+pub mod report;
 mod source;
 pub mod stat;
 pub mod vmstat;
 
 pub use rates::Rates;
+pub use report::Report;
 
 use crate::error::{Error, Result};
 use crate::root::FsRoot;

@@ -1,23 +1,26 @@
 //! The `/metrics` sections that exist, one module each, and `--collectors` selection.
 //!
-//! Only real collectors are listed here. The usage sampler, the eBPF probe and the asset
-//! manager plug in as `usage`, `ebpf` and `assets` modules implementing
-//! [`Collector`](crate::collector::Collector), each added to the registry below when its
-//! crate lands: usage as `_total` counters from raw kernel counters sampled per scrape, eBPF as
-//! histograms, assets as capacity/allocation gauges.
+//! Every collector reads through the shared [`Sources`]: `inventory` (the profile detected at
+//! start), `usage` (kernel counters sampled per scrape, as `_total` counters), `assets`
+//! (capacity and allocation from the ledger per scrape).
 
+pub mod assets;
 pub mod inventory;
+pub mod usage;
 
 use crate::collector::Collector;
-use hypermesh_os::HostProfile;
+use crate::sources::Sources;
 use std::sync::Arc;
 
-/// Builds one collector from the cached inventory.
-type Constructor = fn(&Arc<HostProfile>) -> Box<dyn Collector>;
+/// Builds one collector over the shared sources.
+type Constructor = fn(&Arc<Sources>) -> Box<dyn Collector>;
 
 /// Every collector, by name, in scrape order.
-const REGISTRY: [(&str, Constructor); 1] =
-    [(inventory::NAME, |profile| Box::new(inventory::Inventory::new(profile.clone())))];
+const REGISTRY: [(&str, Constructor); 3] = [
+    (inventory::NAME, |s| Box::new(inventory::Inventory::new(s.profile.clone()))),
+    (usage::NAME, |s| Box::new(usage::Usage::new(s.clone()))),
+    (assets::NAME, |s| Box::new(assets::Assets::new(s.clone()))),
+];
 
 /// Names `--collectors` accepts, in scrape order.
 pub fn names() -> Vec<&'static str> {
@@ -44,14 +47,14 @@ pub fn validate(selected: &[String]) -> Result<(), UnknownCollector> {
 /// Builds the collectors named in `selected` (all of them when empty), in [`names()`] order.
 pub fn build(
     selected: &[String],
-    profile: Arc<HostProfile>,
+    sources: &Arc<Sources>,
 ) -> Result<Vec<Box<dyn Collector>>, UnknownCollector> {
     let wanted: Vec<&str> = selected.iter().map(|n| n.trim()).filter(|n| !n.is_empty()).collect();
     validate(selected)?;
     Ok(REGISTRY
         .iter()
         .filter(|(name, _)| wanted.is_empty() || wanted.contains(name))
-        .map(|(_, construct)| construct(&profile))
+        .map(|(_, construct)| construct(sources))
         .collect())
 }
 
@@ -61,12 +64,16 @@ mod tests {
 
     #[test]
     fn selects_by_name_and_rejects_unknown() {
-        let profile = Arc::new(HostProfile::default());
-        assert_eq!(build(&[], profile.clone()).unwrap().len(), names().len());
-        let one = build(&["inventory".into()], profile.clone()).unwrap();
+        let sources = Arc::new(Sources::new(
+            hypermesh_os::FsRoot::host(),
+            Arc::new(hypermesh_os::HostProfile::default()),
+            Err("not in this test".into()),
+        ));
+        assert_eq!(build(&[], &sources).unwrap().len(), names().len());
+        let one = build(&["inventory".into()], &sources).unwrap();
         assert_eq!(one.iter().map(|c| c.name()).collect::<Vec<_>>(), ["inventory"]);
-        let err = build(&["inventory".into(), "usgae".into()], profile).err().unwrap();
+        let err = build(&["inventory".into(), "usgae".into()], &sources).err().unwrap();
         assert_eq!(err.name, "usgae");
-        assert!(err.to_string().contains("available: inventory"), "{err}");
+        assert!(err.to_string().contains("available: inventory, usage, assets"), "{err}");
     }
 }

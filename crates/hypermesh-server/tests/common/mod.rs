@@ -10,6 +10,7 @@ use hypermesh_server::collector::Scraper;
 use hypermesh_server::config::WebConfig;
 use hypermesh_server::http::App;
 use hypermesh_server::server::{Limits, Server};
+use hypermesh_server::sources::{AssetsSource, Sources};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
@@ -23,11 +24,16 @@ pub struct Running {
 }
 
 impl Running {
-    /// Starts a server with every collector over `profile`.
+    /// Starts a server with every collector over `profile`, usage of the live host, and no
+    /// asset view.
     pub fn start(profile: HostProfile, web: WebConfig, limits: Limits) -> Running {
-        let profile = Arc::new(profile);
-        let collectors = hypermesh_server::collectors::build(&[], profile.clone()).unwrap();
-        let app = App::new(Scraper::new(collectors), &profile).unwrap();
+        Running::with_sources(sources(profile, Err("no asset view in this test".into())), web, limits)
+    }
+
+    /// Starts a server with every collector over these sources.
+    pub fn with_sources(sources: Arc<Sources>, web: WebConfig, limits: Limits) -> Running {
+        let collectors = hypermesh_server::collectors::build(&[], &sources).unwrap();
+        let app = App::new(Scraper::new(collectors), sources).unwrap();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -70,6 +76,11 @@ impl Drop for Running {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Sources over `profile`, the live host's usage counters, and `assets`.
+pub fn sources(profile: HostProfile, assets: Result<AssetsSource, String>) -> Arc<Sources> {
+    Arc::new(Sources::new(hypermesh_os::FsRoot::host(), Arc::new(profile), assets))
 }
 
 /// A parsed response.

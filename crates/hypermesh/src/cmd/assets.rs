@@ -5,9 +5,10 @@ use super::output::Table;
 use anyhow::{Context, anyhow};
 use hypermesh_assets::{
     Allocation, AllocationState, AssetKind, AssetManager, Config, Error, HostView, Inventory, LEDGER_FILE,
-    Ledger, LiveState, Reconciliation, Request, Reserve, SharingLevel, Status, default_adapters,
+    Ledger, Listing, LiveState, Reconciliation, Request, Reserve, SharingLevel, Status, default_adapters,
     default_state_dir, format_deadline, now_ms, parse_duration,
 };
+use hypermesh_os::usage::{Rates, Sampler};
 use hypermesh_os::{Section, detect};
 use serde_json::json;
 use std::path::PathBuf;
@@ -22,6 +23,13 @@ pub struct Args {
     /// Print JSON.
     #[arg(long, global = true)]
     pub json: bool,
+    #[command(flatten)]
+    pub options: AssetOptions,
+}
+
+/// Where the ledger lives and what is kept back: shared by `assets` and `serve`.
+#[derive(clap::Args)]
+pub struct AssetOptions {
     /// Directory of the allocation ledger (default: /var/lib/hypermesh as root, else
     /// $XDG_STATE_HOME/hypermesh or ~/.local/state/hypermesh).
     #[arg(long, global = true, env = "HYPERMESH_STATE_DIR", value_name = "DIR")]
@@ -38,6 +46,60 @@ pub struct Args {
     /// Percentage of every filesystem kept free.
     #[arg(long, global = true, value_name = "PERCENT", default_value_t = 5.0)]
     pub reserve_storage_percent: f64,
+}
+
+/// How long to wait for another `hypermesh assets` holding the ledger (one command at most).
+pub const LEDGER_WAIT: Duration = Duration::from_secs(10);
+
+impl AssetOptions {
+    /// The ledger file.
+    pub fn ledger_path(&self) -> anyhow::Result<PathBuf> {
+        let dir = self
+            .state_dir
+            .clone()
+            .or_else(default_state_dir)
+            .ok_or_else(|| anyhow!("no state directory: set --state-dir (HOME is not set)"))?;
+        Ok(dir.join(LEDGER_FILE))
+    }
+
+    /// The host's assets as the adapters see them now. The cgroup's CPU quota and memory limit
+    /// come from one usage sample (utilisation needs two, so it stays unknown here).
+    pub fn inventory(&self, global: &Global) -> anyhow::Result<Inventory> {
+        let config = self.config()?;
+        let backend = global.backend()?;
+        let profile = detect(
+            backend.as_ref(),
+            &[Section::Cpu, Section::Numa, Section::Memory, Section::Storage, Section::Gpus],
+        );
+        let sample = Sampler::new(global.fs_root()?).sample();
+        let live = LiveState::from_usage(&Rates::between(&sample, &sample));
+        Ok(Inventory::collect(
+            &default_adapters(),
+            &HostView { profile: &profile, live: &live, config: &config },
+        ))
+    }
+
+    fn config(&self) -> anyhow::Result<Config> {
+        if !(self.reserve_cpus.is_finite() && self.reserve_cpus >= 0.0) {
+            return Err(anyhow!("--reserve-cpus must be a non-negative number"));
+        }
+        if !(0.0..=100.0).contains(&self.reserve_storage_percent) {
+            return Err(anyhow!("--reserve-storage-percent must be between 0 and 100"));
+        }
+        let memory_bytes = match self.reserve_memory.trim() {
+            "0" => 0,
+            text => AssetKind::Memory.parse_amount(text).map_err(|e| anyhow!("--reserve-memory: {e}"))?,
+        };
+        Ok(Config {
+            reserve: Reserve {
+                cpu_millis: (self.reserve_cpus * 1000.0).round() as u64,
+                memory_bytes,
+                storage_fraction: self.reserve_storage_percent / 100.0,
+            },
+            sharing: self.sharing,
+            ..Config::default()
+        })
+    }
 }
 
 /// What to do with the assets (list them when none is given).
@@ -83,49 +145,22 @@ pub struct AllocateArgs {
 
 /// Runs the command. Exit 2 when a request is refused.
 pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
-    let config = config(args)?;
-    let backend = global.backend()?;
-    let profile = detect(
-        backend.as_ref(),
-        &[Section::Cpu, Section::Numa, Section::Memory, Section::Storage, Section::Gpus],
-    );
-    // Cgroup limits and utilisation come from the usage sampler; until it feeds this command
-    // they are unknown (no cap applied, utilisation shown as `-`).
-    let live = LiveState::default();
-    let inventory = Inventory::collect(
-        &default_adapters(),
-        &HostView { profile: &profile, live: &live, config: &config },
-    );
-    let dir = args
-        .state_dir
-        .clone()
-        .or_else(default_state_dir)
-        .ok_or_else(|| anyhow!("no state directory: set --state-dir (HOME is not set)"))?;
-    // Another `hypermesh assets` holds the ledger for the length of one command at most.
-    let (path, wait) = (dir.join(LEDGER_FILE), Duration::from_secs(10));
-    let (manager, report) = match args.action {
-        None => AssetManager::open_to_look(&inventory, &path, wait)?,
-        Some(_) => AssetManager::open_inventory(&inventory, Ledger::open_wait(&path, wait)?)?,
-    };
-    warn(&report);
-    match &args.action {
-        None => {
-            let status = manager.status();
-            if args.json {
-                let out = json!({
-                    "ledger": dir.join(LEDGER_FILE),
-                    "assets": status.assets,
-                    "allocations": status.allocations,
-                    "problems": inventory.problems,
-                    "reconciliation": report,
-                });
-                println!("{}", serde_json::to_string_pretty(&out)?);
-            } else {
-                print!("{}", render(&status, &inventory));
-            }
-            Ok(ExitCode::SUCCESS)
+    let inventory = args.options.inventory(global)?;
+    let path = args.options.ledger_path()?;
+    let Some(action) = &args.action else {
+        let listing = Listing::look(&inventory, &path, LEDGER_WAIT)?;
+        warn(&listing.reconciliation);
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&listing)?);
+        } else {
+            print!("{}", render(&listing.status, &inventory));
         }
-        Some(Action::Allocate(a)) => {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let (manager, report) = AssetManager::open_inventory(&inventory, Ledger::open_wait(&path, LEDGER_WAIT)?)?;
+    warn(&report);
+    match action {
+        Action::Allocate(a) => {
             let amount = a.kind.parse_amount(&a.count).map_err(|e| anyhow!("--count: {e}"))?;
             let request = Request {
                 kind: a.kind,
@@ -155,34 +190,12 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
                 Err(e) => Err(e.into()),
             }
         }
-        Some(Action::Release { id }) => {
+        Action::Release { id } => {
             let allocation = manager.release(*id)?;
             print_allocation(args.json, "released", &allocation)?;
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-fn config(args: &Args) -> anyhow::Result<Config> {
-    if !(args.reserve_cpus.is_finite() && args.reserve_cpus >= 0.0) {
-        return Err(anyhow!("--reserve-cpus must be a non-negative number"));
-    }
-    if !(0.0..=100.0).contains(&args.reserve_storage_percent) {
-        return Err(anyhow!("--reserve-storage-percent must be between 0 and 100"));
-    }
-    let memory_bytes = match args.reserve_memory.trim() {
-        "0" => 0,
-        text => AssetKind::Memory.parse_amount(text).map_err(|e| anyhow!("--reserve-memory: {e}"))?,
-    };
-    Ok(Config {
-        reserve: Reserve {
-            cpu_millis: (args.reserve_cpus * 1000.0).round() as u64,
-            memory_bytes,
-            storage_fraction: args.reserve_storage_percent / 100.0,
-        },
-        sharing: args.sharing,
-        ..Config::default()
-    })
 }
 
 /// Loud notes on stderr: lost allocations, over-commitment, unverified allocations.

@@ -1,12 +1,14 @@
 //! `hypermesh serve`: Prometheus metrics and the JSON API over HTTP(S).
 
 use super::Global;
+use super::assets::AssetOptions;
 use anyhow::Context;
 use hypermesh_os::detect;
 use hypermesh_server::collector::Scraper;
 use hypermesh_server::config::WebConfig;
 use hypermesh_server::http::App;
 use hypermesh_server::server::{Limits, ServeOptions, run_blocking};
+use hypermesh_server::sources::{AssetsSource, Sources};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,15 +20,18 @@ pub struct Args {
     /// Address and port to listen on (loopback by default; 0.0.0.0:9469 for every interface).
     #[arg(long, default_value = "127.0.0.1:9469")]
     pub listen: SocketAddr,
-    /// Sections of /metrics to collect (comma-separated; all by default). Available: inventory.
+    /// Sections of /metrics to collect (comma-separated; all by default). Available:
+    /// inventory, usage, assets.
     #[arg(long, value_delimiter = ',')]
     pub collectors: Vec<String>,
     /// TLS and basic auth config (exporter-toolkit web-config format).
     #[arg(long, value_name = "FILE")]
     pub web_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub assets: AssetOptions,
 }
 
-/// Detects the inventory once, then serves until SIGTERM or SIGINT.
+/// Detects the inventory and the assets once, then serves until SIGTERM or SIGINT.
 pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     let web = match &args.web_config {
         Some(path) => WebConfig::load(path).context("refusing to start: bad --web-config")?,
@@ -38,8 +43,17 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     for problem in &profile.errors {
         eprintln!("hypermesh serve: inventory: {problem}");
     }
-    let collectors = hypermesh_server::collectors::build(&args.collectors, profile.clone())?;
-    let app = App::new(Scraper::new(collectors), &profile)?;
+    let assets = args
+        .assets
+        .inventory(global)
+        .and_then(|inventory| Ok(AssetsSource::new(inventory, args.assets.ledger_path()?)))
+        .map_err(|e| format!("{e:#}"));
+    if let Err(why) = &assets {
+        eprintln!("hypermesh serve: assets: {why}");
+    }
+    let sources = Arc::new(Sources::new(global.fs_root()?, profile, assets));
+    let collectors = hypermesh_server::collectors::build(&args.collectors, &sources)?;
+    let app = App::new(Scraper::new(collectors), sources)?;
     run_blocking(ServeOptions { listen: args.listen, web, app, limits: Limits::default() })
         .with_context(|| format!("serving on {}", args.listen))?;
     Ok(ExitCode::SUCCESS)

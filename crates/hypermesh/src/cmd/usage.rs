@@ -2,10 +2,9 @@
 
 use super::Global;
 use super::output::{Table, bytes, key_values, opt};
-use hypermesh_os::usage::filesystems::{self, Filesystems};
-use hypermesh_os::usage::rates::{PsiRates, PsiReport, Rates, SourceError};
-use hypermesh_os::usage::{Sampler, rates::CgroupReport};
-use serde::Serialize;
+use hypermesh_os::usage::filesystems::Filesystems;
+use hypermesh_os::usage::rates::{PsiRates, PsiReport, Rates};
+use hypermesh_os::usage::{Report, Sampler, rates::CgroupReport};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -19,14 +18,6 @@ pub struct Args {
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
-}
-
-/// The JSON printed by `usage`: the rates plus filesystem space.
-#[derive(Serialize)]
-struct Report<'a> {
-    #[serde(flatten)]
-    rates: &'a Rates,
-    filesystems: Option<&'a Filesystems>,
 }
 
 /// Parses an interval such as `500ms`, `1s` or `2m` (between 10 ms and one day).
@@ -44,24 +35,15 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     let before = sampler.sample();
     std::thread::sleep(args.interval);
     let after = sampler.sample();
-    let mut rates = Rates::between(&before, &after);
-    let fs = match filesystems::read(sampler.root()) {
-        Ok(fs) => Some(fs),
-        Err(e) => {
-            rates.errors.push(SourceError { source: "filesystems", message: e.to_string() });
-            None
-        }
-    };
+    let report = Report::new(sampler.root(), &before, &after);
     let text = if args.json {
-        serde_json::to_string_pretty(&Report { rates: &rates, filesystems: fs.as_ref() })? + "\n"
+        serde_json::to_string_pretty(&report)? + "\n"
     } else {
-        render(&rates, fs.as_ref())
+        render(&report.rates, report.filesystems.as_ref())
     };
     // A closed stdout (`| head`) is not an error worth a message.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    let nothing =
-        rates.cpu.is_none() && rates.memory.is_none() && rates.disks.is_empty() && rates.network.is_empty();
-    Ok(if nothing { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if report.is_empty() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 fn pct(v: Option<f64>) -> String {
