@@ -11,6 +11,7 @@
 //! machine (model names) go through [`sanitize`]. A fact that could not be detected gives no
 //! label rather than a false one.
 
+use hypermesh_ebpf::probe::{Probe, Verdict};
 use hypermesh_os::HostProfile;
 use hypermesh_os::model::{DiskKind, Gpu, GpuKind};
 use std::io::Write;
@@ -37,8 +38,35 @@ pub struct Label {
     pub value: String,
 }
 
+/// Hooks of the eBPF probe's attach test and the label each one gives.
+const EBPF_HOOK_LABELS: [(&str, &str); 7] = [
+    ("kprobe", "ebpf-kprobes"),
+    ("fentry", "ebpf-fentry"),
+    ("tp_btf", "ebpf-tp-btf"),
+    ("raw_tracepoint", "ebpf-raw-tracepoints"),
+    ("tracepoint", "ebpf-tracepoints"),
+    ("xdp", "ebpf-xdp-generic"),
+    ("cgroup", "ebpf-cgroup"),
+];
+
+/// eBPF labels from a probe that really attached (`attach: true`): `ebpf-btf`, and per hook
+/// whether this agent could attach there (`true`; `false` when the kernel lacks it or policy
+/// refused it). Hooks the probe could not decide get no label rather than a guess.
+pub fn ebpf_labels(probe: &Probe) -> Vec<(String, String)> {
+    let mut out = vec![("ebpf-btf".to_string(), probe.btf.vmlinux.to_string())];
+    for (hook, label) in EBPF_HOOK_LABELS {
+        let value = match probe.attach.get(hook).map(|f| f.verdict) {
+            Some(Verdict::Supported) => "true",
+            Some(Verdict::Absent | Verdict::Denied) => "false",
+            Some(Verdict::Unknown) | None => continue,
+        };
+        out.push((label.to_string(), value.to_string()));
+    }
+    out
+}
+
 /// Labels for a profile, plus `extra` ones computed elsewhere (the eBPF probe's `ebpf-btf`,
-/// `ebpf-kprobes`, `ebpf-xdp-native`...), sanitised the same way. A label whose name or value
+/// `ebpf-kprobes`... from [`ebpf_labels`]), sanitised the same way. A label whose name or value
 /// sanitises to nothing is dropped.
 pub fn labels(profile: &HostProfile, extra: &[(String, String)]) -> Vec<Label> {
     let mut raw: Vec<(String, String)> = Vec::new();

@@ -1,0 +1,53 @@
+//! `hypermesh nfd` as a whole process: the feature file's labels are valid and say what this
+//! machine has, eBPF labels included (checked against the kernel's own files).
+
+use hypermesh_os::testing;
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+fn labels(dir: &Path) -> HashMap<String, String> {
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_hypermesh")).arg("nfd").arg("--out").arg(dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(dir.join("hypermesh")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or_else(|| panic!("not name=value: {l:?}"));
+            let name = k
+                .strip_prefix("hypermesh.feature.node.kubernetes.io/")
+                .unwrap_or_else(|| panic!("no prefix: {k:?}"));
+            assert!(
+                v.len() <= 63 && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+                "{l}"
+            );
+            (name.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn labels_match_this_machine_including_ebpf() {
+    let tmp = tempfile::tempdir().unwrap();
+    let labels = labels(tmp.path());
+    let online = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    assert!(
+        labels.get("cpu-logical-cpus").and_then(|v| v.parse::<usize>().ok()) >= Some(online),
+        "{labels:?}"
+    );
+    if !testing::is_root() {
+        return testing::skip("eBPF labels need root (the probe attaches programs)");
+    }
+    let btf = Path::new("/sys/kernel/btf/vmlinux").exists();
+    assert_eq!(
+        labels.get("ebpf-btf").map(String::as_str),
+        Some(if btf { "true" } else { "false" }),
+        "{labels:?}"
+    );
+    // The kprobe PMU exists exactly when the kernel was built with kprobes.
+    let kprobes = Path::new("/sys/bus/event_source/devices/kprobe").exists();
+    assert_eq!(labels.get("ebpf-kprobes").map(String::as_str), Some(if kprobes { "true" } else { "false" }));
+    assert_eq!(labels.get("ebpf-tracepoints").map(String::as_str), Some("true"), "{labels:?}");
+    assert_eq!(labels.get("ebpf-xdp-generic").map(String::as_str), Some("true"), "{labels:?}");
+}
