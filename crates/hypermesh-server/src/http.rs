@@ -80,7 +80,7 @@ async fn usage(State(app): State<Arc<App>>) -> Response {
 async fn assets(State(app): State<Arc<App>>) -> Response {
     match &app.sources.assets {
         Ok(source) => match source.listing() {
-            Ok(listing) => json(serde_json::to_string_pretty(&listing)),
+            Ok(listing) => json(serde_json::to_string_pretty(&*listing)),
             Err(e) => unavailable(&format!("assets: {e}")),
         },
         Err(why) => unavailable(&format!("assets: {why}")),

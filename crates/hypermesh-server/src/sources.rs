@@ -7,7 +7,7 @@ use hypermesh_os::usage::{Sample, Sampler};
 use hypermesh_os::{FsRoot, HostProfile};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// How long a scrape waits for an `hypermesh assets allocate` holding the ledger.
 const LEDGER_WAIT: Duration = Duration::from_secs(1);
@@ -61,18 +61,43 @@ impl UsageSource {
 pub struct AssetsSource {
     inventory: Inventory,
     ledger: PathBuf,
+    /// The last listing and the ledger file's state when it was read.
+    cached: Mutex<Option<(LedgerStamp, Arc<Listing>)>>,
 }
+
+/// What tells that the ledger file changed: modification time and size.
+type LedgerStamp = (Option<SystemTime>, u64);
 
 impl AssetsSource {
     /// Assets from `inventory`, allocations from the ledger file at `ledger`.
     pub fn new(inventory: Inventory, ledger: PathBuf) -> AssetsSource {
-        AssetsSource { inventory, ledger }
+        AssetsSource { inventory, ledger, cached: Mutex::new(None) }
     }
 
-    /// Reads the ledger now (read-only) and reconciles it with the assets.
-    pub fn listing(&self) -> Result<Listing, hypermesh_assets::Error> {
-        Listing::look(&self.inventory, &self.ledger, LEDGER_WAIT)
+    /// The assets with their allocations. The ledger is read again (read-only) and reconciled
+    /// when its file changed or an allocation's deadline passed since the last read; otherwise
+    /// the last listing is still exact and is returned as it is.
+    pub fn listing(&self) -> Result<Arc<Listing>, hypermesh_assets::Error> {
+        let stamp = std::fs::metadata(&self.ledger).map(|m| (m.modified().ok(), m.len())).ok();
+        let mut cached = self.cached.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let (Some(stamp), Some((seen, listing))) = (stamp, cached.as_ref())
+            && stamp == *seen
+            && !deadline_passed(listing)
+        {
+            return Ok(listing.clone());
+        }
+        let listing = Arc::new(Listing::look(&self.inventory, &self.ledger, LEDGER_WAIT)?);
+        // Stamp after reading: a first look creates the file.
+        *cached =
+            std::fs::metadata(&self.ledger).ok().map(|m| ((m.modified().ok(), m.len()), listing.clone()));
+        Ok(listing)
     }
+}
+
+/// True when an active allocation of `listing` has expired since it was read.
+fn deadline_passed(listing: &Listing) -> bool {
+    let now = hypermesh_assets::now_ms();
+    listing.status.allocations.iter().any(|a| a.is_active() && a.expires_ms <= now)
 }
 
 /// The eBPF probe: program and map types and kernel facts (no attaching, no helper scan, no

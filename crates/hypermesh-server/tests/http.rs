@@ -4,7 +4,10 @@
 mod common;
 
 use common::{Running, get, get_with, raw, sample_profile};
-use hypermesh_assets::{Config, HostView, Inventory, LEDGER_FILE, LiveState, default_adapters};
+use hypermesh_assets::{
+    AssetKind, AssetManager, Config, HostView, Inventory, LEDGER_FILE, Ledger, LiveState, Request,
+    default_adapters,
+};
 use hypermesh_os::testing;
 use hypermesh_server::config::WebConfig;
 use hypermesh_server::server::Limits;
@@ -113,6 +116,21 @@ fn usage_assets_and_probe_routes_and_metrics() {
         assets["assets"].as_array().unwrap().iter().filter_map(|a| a["id"].as_str()).collect();
     assert!(ids.contains(&"gpu:pci-0000:17:00.0") && ids.contains(&"memory:host"), "{ids:?}");
     assert_eq!(assets["allocations"], serde_json::json!([]));
+
+    // An allocation made by another process (here: this one) shows on the next read.
+    let view = Inventory::collect(
+        &default_adapters(),
+        &HostView { profile: &sample_profile(), live: &live, config: &config },
+    );
+    let ledger = Ledger::open_wait(&tmp.path().join(LEDGER_FILE), Duration::from_secs(5)).unwrap();
+    let (manager, _) = AssetManager::open_inventory(&view, ledger).unwrap();
+    let request = Request::new(AssetKind::Gpu, 1, "job-1", Duration::from_secs(3600));
+    manager.allocate(&request).unwrap();
+    drop(manager);
+    let assets: serde_json::Value = serde_json::from_str(&get(server.addr, "/v1/assets").body).unwrap();
+    assert_eq!(assets["allocations"][0]["holder"], "job-1", "{assets}");
+    let metrics = get(server.addr, "/metrics").body;
+    assert_eq!(sample(&metrics, &format!("hypermesh_asset_allocated{gpu}")), Some(1.0), "{metrics}");
 
     let probe = get(server.addr, "/v1/ebpf/probe");
     assert_eq!(probe.status, 200, "{probe:?}");
