@@ -7,6 +7,7 @@ pub mod nanosleep;
 pub mod runqlat;
 pub mod syscalls;
 pub mod tcp;
+pub mod xdp_counter;
 
 /// An embedded object, 8-byte aligned as aya needs.
 #[macro_export]

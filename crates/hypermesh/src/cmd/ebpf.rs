@@ -11,6 +11,7 @@ use hypermesh_ebpf::programs::exec::{self, Exec};
 use hypermesh_ebpf::programs::runqlat::Runqlat;
 use hypermesh_ebpf::programs::syscalls::Syscalls;
 use hypermesh_ebpf::programs::tcp::Tcp;
+use hypermesh_ebpf::programs::xdp_counter::{self, XdpCounter};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -61,6 +62,9 @@ enum Command {
         /// Commands listed per syscall (`syscalls`).
         #[arg(long, default_value_t = 5)]
         top: usize,
+        /// Interface to count packets on (`xdp-counter`).
+        #[arg(long, required_if_eq("program", "xdp-counter"))]
+        interface: Option<String>,
     },
     /// List loaded eBPF programs (ours marked) and our pins.
     List {
@@ -78,6 +82,9 @@ enum Command {
     },
 }
 
+/// How one suite program attaches (JSON) and its text lines, for `programs`.
+type SuiteRow = (serde_json::Value, Vec<String>);
+
 /// Programs `run` knows.
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum RunProgram {
@@ -89,6 +96,8 @@ enum RunProgram {
     Exec,
     /// TCP retransmits and resets per remote port, and TCP state transitions.
     Tcp,
+    /// Received packets and bytes per protocol on `--interface` (XDP, native else generic).
+    XdpCounter,
 }
 
 /// Parses `5s`, `250ms`, `2m`, `1h` or plain seconds.
@@ -142,7 +151,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             run_runqlat(&root, *duration, *json, *per_cpu, *pin)
         }
         Command::Run {
-            program: RunProgram::Exec | RunProgram::Tcp | RunProgram::Syscalls,
+            program: RunProgram::Exec | RunProgram::Tcp | RunProgram::Syscalls | RunProgram::XdpCounter,
             pin: true,
             ..
         } => {
@@ -177,6 +186,10 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Run { program: RunProgram::XdpCounter, duration, json, interface, .. } => {
+            let interface = interface.as_deref().context("xdp-counter needs --interface")?;
+            run_xdp(&root, interface, *duration, *json)
+        }
         Command::List { json } => {
             let progs = lifecycle::list_programs()?;
             let pins = Mounts::read(&root)?
@@ -207,16 +220,30 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Programs { json } => {
-            let mut rows = Vec::new();
+            let mut rows: Vec<(&str, Result<SuiteRow, String>)> = Vec::new();
             for spec in hypermesh_ebpf::programs::suite() {
-                let attached = Loaded::load(&spec).map(|l| l.chosen().to_vec()).map_err(|e| e.to_string());
+                let attached = Loaded::load(&spec).map_err(|e| e.to_string()).map(|l| {
+                    let lines = l.chosen().iter().map(|c| {
+                        let fell: Vec<String> =
+                            c.fell_back.iter().map(|(k, why)| format!("{k}: {why}")).collect();
+                        format!("{:<20} {:<11} {}", c.hook, c.variant.kind(), fell.join("; "))
+                    });
+                    (serde_json::json!(l.chosen()), lines.collect())
+                });
                 rows.push((spec.name, attached));
             }
+            let modes = "native if the interface's driver supports XDP, else generic";
+            let xdp = xdp_counter::verify_loads().map_err(|e| e.to_string()).map(|_| {
+                let json =
+                    serde_json::json!([{ "hook": "receive", "variant": { "kind": "xdp" }, "modes": modes }]);
+                (json, vec![format!("{:<20} {:<11} {modes}", "receive (--interface)", "xdp")])
+            });
+            rows.push(("xdp-counter", xdp));
             if *json {
                 let out: Vec<_> = rows
                     .iter()
                     .map(|(name, a)| match a {
-                        Ok(c) => serde_json::json!({ "name": name, "attached": c }),
+                        Ok((c, _)) => serde_json::json!({ "name": name, "attached": c }),
                         Err(e) => serde_json::json!({ "name": name, "error": e }),
                     })
                     .collect();
@@ -224,12 +251,8 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             } else {
                 for (name, a) in &rows {
                     match a {
-                        Ok(chosen) => chosen.iter().for_each(|c| {
-                            let fell: Vec<String> =
-                                c.fell_back.iter().map(|(k, why)| format!("{k}: {why}")).collect();
-                            println!("{name:<9} {:<20} {:<11} {}", c.hook, c.variant.kind(), fell.join("; "));
-                        }),
-                        Err(e) => println!("{name:<9} unavailable: {e}"),
+                        Ok((_, lines)) => lines.iter().for_each(|l| println!("{name:<11} {l}")),
+                        Err(e) => println!("{name:<11} unavailable: {e}"),
                     }
                 }
             }
@@ -367,6 +390,38 @@ fn run_syscalls(
     }
     if counts.is_empty() {
         bail!("no system call was counted in {duration:?}: the program ran but saw none");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `run xdp-counter`: counts received packets per protocol on `interface` for `duration`.
+fn run_xdp(
+    root: &hypermesh_os::FsRoot,
+    interface: &str,
+    duration: Duration,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    lifecycle::preflight(root)?.iter().for_each(|note| eprintln!("note: {note}"));
+    let started = Instant::now();
+    let xdp = XdpCounter::start(interface)?;
+    let a = xdp.attached();
+    if !json {
+        let fell: Vec<String> = a.fell_back.iter().map(|(m, why)| format!("{m:?}: {why}")).collect();
+        let note =
+            if fell.is_empty() { String::new() } else { format!(" (fell back from {})", fell.join("; ")) };
+        eprintln!("{interface}: attached as xdp {:?}{note}", a.mode);
+        eprintln!("loaded and attached in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+        eprintln!("Counting packets received on {interface} for {duration:?}...");
+    }
+    std::thread::sleep(duration);
+    let counts = xdp.counts()?;
+    if json {
+        println!("{}", serde_json::json!({ "interface": interface, "protocols": counts, "attached": a }));
+    } else {
+        println!("{:<10} {:<8} {:>12} {:>14}", "layer", "protocol", "packets", "bytes");
+        for c in counts.iter().filter(|c| c.packets > 0) {
+            println!("{:<10} {:<8} {:>12} {:>14}", c.layer, c.protocol, c.packets, c.bytes);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
