@@ -43,6 +43,18 @@ struct task_struct {
 	unsigned int __state;
 	pid_t pid;
 };
+/* Fields read by biolatency (request -> queue -> disk, >= 5.15 layout). */
+struct gendisk {
+	int major;
+	int first_minor;
+};
+struct request_queue {
+	struct gendisk *disk;
+};
+struct request {
+	struct request_queue *q;
+	unsigned int cmd_flags;
+};
 #pragma clang attribute pop
 
 /* Tracepoint records, from /sys/kernel/tracing/events/sched/<event>/format. */

@@ -7,6 +7,7 @@ use hypermesh_ebpf::check;
 use hypermesh_ebpf::lifecycle::{self, Loaded};
 use hypermesh_ebpf::probe::mounts::Mounts;
 use hypermesh_ebpf::probe::{self, Probe, ProbeOptions, caps::Capabilities};
+use hypermesh_ebpf::programs::biolatency::Biolatency;
 use hypermesh_ebpf::programs::exec::{self, Exec};
 use hypermesh_ebpf::programs::runqlat::Runqlat;
 use hypermesh_ebpf::programs::syscalls::Syscalls;
@@ -98,6 +99,8 @@ enum RunProgram {
     Tcp,
     /// Received packets and bytes per protocol on `--interface` (XDP, native else generic).
     XdpCounter,
+    /// Block I/O latency histograms per disk and operation (like libbpf-tools biolatency).
+    Biolatency,
 }
 
 /// Parses `5s`, `250ms`, `2m`, `1h` or plain seconds.
@@ -151,7 +154,12 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             run_runqlat(&root, *duration, *json, *per_cpu, *pin)
         }
         Command::Run {
-            program: RunProgram::Exec | RunProgram::Tcp | RunProgram::Syscalls | RunProgram::XdpCounter,
+            program:
+                RunProgram::Exec
+                | RunProgram::Tcp
+                | RunProgram::Syscalls
+                | RunProgram::XdpCounter
+                | RunProgram::Biolatency,
             pin: true,
             ..
         } => {
@@ -189,6 +197,29 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         Command::Run { program: RunProgram::XdpCounter, duration, json, interface, .. } => {
             let interface = interface.as_deref().context("xdp-counter needs --interface")?;
             run_xdp(&root, interface, *duration, *json)
+        }
+        Command::Run { program: RunProgram::Biolatency, duration, json, .. } => {
+            let bio = start_reported(&root, *json, Biolatency::start, |b| b.loaded())?;
+            if !json {
+                eprintln!("Tracing block device I/O for {duration:?}...");
+            }
+            std::thread::sleep(*duration);
+            let hists = bio.histograms(&root)?;
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "unit": "usecs", "histograms": hists, "attached": bio.loaded().chosen() })
+                );
+            } else {
+                for h in &hists {
+                    println!("\ndisk = {} ({}:{}) op = {}", h.disk, h.major, h.minor, h.op);
+                    print!("{}", h.hist.render("usecs"));
+                }
+                if hists.is_empty() {
+                    println!("no block I/O completed in {duration:?}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::List { json } => {
             let progs = lifecycle::list_programs()?;
