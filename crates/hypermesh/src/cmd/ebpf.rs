@@ -13,6 +13,7 @@ use hypermesh_ebpf::programs::runqlat::Runqlat;
 use hypermesh_ebpf::programs::syscalls::Syscalls;
 use hypermesh_ebpf::programs::tcp::Tcp;
 use hypermesh_ebpf::programs::xdp_counter::{self, XdpCounter};
+use hypermesh_ebpf::stats::{self, Measurement, ProgramCost};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -170,10 +171,13 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         }
         Command::Run { program: RunProgram::Exec, duration, json, .. } => {
             let ex = start_reported(&root, *json, || Exec::start_spec(&exec::spec_from(0)), |e| e.loaded())?;
-            std::thread::sleep(*duration);
+            let cost = collect(&ex.loaded().prog_ids(), *duration, *json);
             let counts = ex.counts()?;
             if *json {
-                println!("{}", serde_json::json!({ "execs": counts, "attached": ex.loaded().chosen() }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "execs": counts, "attached": ex.loaded().chosen(), "self_cost": cost_json(&cost) })
+                );
             } else {
                 counts.iter().for_each(|(comm, n)| println!("{n:>10}  {comm}"));
             }
@@ -181,10 +185,10 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         }
         Command::Run { program: RunProgram::Tcp, duration, json, .. } => {
             let tcp = start_reported(&root, *json, Tcp::start, |t| t.loaded())?;
-            std::thread::sleep(*duration);
+            let cost = collect(&tcp.loaded().prog_ids(), *duration, *json);
             let (events, transitions) = (tcp.events()?, tcp.transitions()?);
             if *json {
-                let out = serde_json::json!({ "events": events, "transitions": transitions, "attached": tcp.loaded().chosen() });
+                let out = serde_json::json!({ "events": events, "transitions": transitions, "attached": tcp.loaded().chosen(), "self_cost": cost_json(&cost) });
                 println!("{out}");
             } else {
                 events
@@ -203,12 +207,12 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             if !json {
                 eprintln!("Tracing block device I/O for {duration:?}...");
             }
-            std::thread::sleep(*duration);
+            let cost = collect(&bio.loaded().prog_ids(), *duration, *json);
             let hists = bio.histograms(&root)?;
             if *json {
                 println!(
                     "{}",
-                    serde_json::json!({ "unit": "usecs", "histograms": hists, "attached": bio.loaded().chosen() })
+                    serde_json::json!({ "unit": "usecs", "histograms": hists, "attached": bio.loaded().chosen(), "self_cost": cost_json(&cost) })
                 );
             } else {
                 for h in &hists {
@@ -337,7 +341,7 @@ fn run_runqlat(
     if !json {
         eprintln!("Tracing run queue latency for {:?}...", duration);
     }
-    std::thread::sleep(duration);
+    let cost = collect(&rq.loaded().prog_ids(), duration, json);
     let hists = if per_cpu { rq.per_cpu()? } else { vec![rq.histogram()?] };
     if json {
         let out = serde_json::json!({
@@ -345,6 +349,7 @@ fn run_runqlat(
             "per_cpu": per_cpu,
             "histograms": hists,
             "attached": rq.loaded().chosen(),
+            "self_cost": cost_json(&cost),
             "setup_ms": setup.as_secs_f64() * 1e3,
         });
         println!("{out}");
@@ -360,6 +365,29 @@ fn run_runqlat(
         bail!("no run-queue latency was recorded in {duration:?}: the programs ran but saw no wakeups");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Waits `duration` with BPF run-time statistics on for `ids` (off again after); prints the
+/// self-cost line on stderr unless `json`. Returns the cost, or why it is unknown.
+fn collect(ids: &[u32], duration: Duration, json: bool) -> Result<Vec<ProgramCost>, String> {
+    let measuring = Measurement::start(ids);
+    std::thread::sleep(duration);
+    let cost = measuring.and_then(Measurement::finish).map_err(|e| e.to_string());
+    if !json {
+        match &cost {
+            Ok(c) => eprintln!("{}", stats::summary(c)),
+            Err(e) => eprintln!("self-cost unavailable: {e}"),
+        }
+    }
+    cost
+}
+
+/// The self-cost for `--json`: the per-program list, or `{"error": ...}`.
+fn cost_json(cost: &Result<Vec<ProgramCost>, String>) -> serde_json::Value {
+    match cost {
+        Ok(c) => serde_json::json!(c),
+        Err(e) => serde_json::json!({ "error": e }),
+    }
 }
 
 /// Tells on stderr which variant each hook got, why better ones were passed over, and the setup time.
@@ -403,13 +431,14 @@ fn run_syscalls(
     if !json {
         eprintln!("Counting system calls for {duration:?}...");
     }
-    std::thread::sleep(duration);
+    let cost = collect(&sc.loaded().prog_ids(), duration, json);
     let counts = sc.counts(top)?;
     if json {
         let out = serde_json::json!({
             "arch": std::env::consts::ARCH,
             "syscalls": counts,
             "attached": sc.loaded().chosen(),
+            "self_cost": cost_json(&cost),
         });
         println!("{out}");
     } else {
@@ -444,10 +473,13 @@ fn run_xdp(
         eprintln!("loaded and attached in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
         eprintln!("Counting packets received on {interface} for {duration:?}...");
     }
-    std::thread::sleep(duration);
+    let cost = collect(&[a.prog_id], duration, json);
     let counts = xdp.counts()?;
     if json {
-        println!("{}", serde_json::json!({ "interface": interface, "protocols": counts, "attached": a }));
+        println!(
+            "{}",
+            serde_json::json!({ "interface": interface, "protocols": counts, "attached": a, "self_cost": cost_json(&cost) })
+        );
     } else {
         println!("{:<10} {:<8} {:>12} {:>14}", "layer", "protocol", "packets", "bytes");
         for c in counts.iter().filter(|c| c.packets > 0) {
