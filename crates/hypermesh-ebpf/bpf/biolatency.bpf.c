@@ -29,6 +29,7 @@ struct hm_bio_key {
 
 struct hm_bio_hist {
 	u64 slots[MAX_SLOTS];
+	u64 sum_ns; /* exact total latency, for metrics */
 };
 
 struct {
@@ -94,6 +95,7 @@ static __always_inline void completed(u64 a, u64 b, u32 dev, u32 op)
 	if (slot >= MAX_SLOTS)
 		slot = MAX_SLOTS - 1;
 	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->sum_ns, (u64)delta);
 }
 
 /* struct bpf_raw_tracepoint_args. */

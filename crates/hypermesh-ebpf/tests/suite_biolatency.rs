@@ -85,6 +85,21 @@ fn write_counted(skip: usize) {
         writes_of(&hists, &disk).unwrap_or_else(|| panic!("no {disk} write histogram via {kind}: {hists:?}"));
     let want = min_requests(&disk);
     assert!(w.hist.total() >= want, "{disk} writes via {kind}: {} < {want} requests", w.hist.total());
+
+    // The same data as a metric: cumulative le buckets ending at count, an exact sum whose mean
+    // lies inside the histogram's range.
+    let metrics = bio.metrics(&FsRoot::host()).expect("metrics");
+    let m = metrics
+        .iter()
+        .find(|m| m.labels == [("disk", disk.clone()), ("op", "write".to_string())])
+        .expect("vda write metric");
+    assert!(m.count >= w.hist.total() && m.sum_exact, "{m:?}");
+    assert!(m.buckets.windows(2).all(|p| p[0].0 < p[1].0 && p[0].1 <= p[1].1), "{m:?}");
+    assert_eq!(m.buckets.last().map(|b| b.1), Some(m.count));
+    let mean = m.sum / m.count as f64;
+    let first = m.buckets.iter().position(|b| b.1 > 0).unwrap();
+    let low = if first == 0 { 0.0 } else { m.buckets[first - 1].0 };
+    assert!(mean >= low && mean <= m.buckets.last().unwrap().0, "mean {mean} s outside the buckets: {m:?}");
 }
 
 #[test]

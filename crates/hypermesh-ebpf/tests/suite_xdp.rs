@@ -127,6 +127,13 @@ fn udp_burst_counted(tag: &str, modes: &[Mode], want: Mode) {
     // Ethernet 14 + IPv4 20 + UDP 8 + payload.
     assert!(udp.bytes >= (PACKETS * (42 + PAYLOAD)) as u64, "UDP bytes {}: {counts:?}", udp.bytes);
 
+    let metrics = xdp.metrics().expect("metrics");
+    let udp_metric = metrics
+        .iter()
+        .find(|c| c.info.name.ends_with("packets_total") && c.labels.contains(&("protocol", "udp".into())))
+        .expect("udp packet counter");
+    assert!(udp_metric.value >= udp.packets && udp_metric.labels.contains(&("interface", "hmxr".into())));
+
     let id = attached.prog_id;
     drop(xdp);
     assert_eq!(ns.xdp_of("hmxr"), None, "XDP still attached to hmxr after drop");

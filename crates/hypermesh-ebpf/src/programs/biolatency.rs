@@ -8,6 +8,7 @@
 use crate::error::{Error, Result};
 use crate::lifecycle::{Hook, Loaded, Object, Spec, Variant};
 use crate::maps::Log2Histogram;
+use crate::programs::metrics::{Histogram, MetricInfo};
 use aya::maps::HashMap;
 use hypermesh_os::FsRoot;
 use serde::Serialize;
@@ -15,6 +16,8 @@ use serde::Serialize;
 const HIST_MAP: &str = "hm_bio_hist";
 /// Slots per histogram (`MAX_SLOTS` in `bpf/biolatency.bpf.c`).
 const SLOTS: usize = 27;
+/// The map value: the slots, then the latency sum in ns (`struct hm_bio_hist`).
+type Value = [u64; SLOTS + 1];
 
 const ISSUE: &[Variant] = &[
     Variant::TpBtf { prog: "hm_bio_issue_btf", event: "block_rq_issue" },
@@ -26,6 +29,12 @@ const COMPLETE: &[Variant] = &[
     Variant::RawTp { prog: "hm_bio_done_raw", event: "block_rq_complete" },
     Variant::Tracepoint { prog: "hm_bio_done_tp", category: "block", event: "block_rq_complete" },
 ];
+
+/// The metric [`Biolatency::metrics`] returns.
+pub const BLOCK_IO_LATENCY: MetricInfo = MetricInfo {
+    name: "hypermesh_ebpf_block_io_latency_seconds",
+    help: "Block I/O latency from issue to completion, per disk and operation.",
+};
 
 /// The map key, as `struct hm_bio_key`.
 #[repr(C)]
@@ -87,6 +96,8 @@ pub struct DiskHistogram {
     pub op: String,
     /// Log2 histogram of microseconds.
     pub hist: Log2Histogram,
+    /// Sum of all latencies, nanoseconds.
+    pub sum_ns: u64,
 }
 
 /// A running biolatency.
@@ -120,11 +131,11 @@ impl Biolatency {
     /// Histograms per (disk, operation), sorted by disk then operation; disk names come from
     /// `/sys/dev/block` under `root`.
     pub fn histograms(&self, root: &FsRoot) -> Result<Vec<DiskHistogram>> {
-        let map: HashMap<_, Key, [u64; SLOTS]> = HashMap::try_from(self.loaded.map(HIST_MAP)?)
+        let map: HashMap<_, Key, Value> = HashMap::try_from(self.loaded.map(HIST_MAP)?)
             .map_err(|e| Error::aya("reading the block I/O histograms", e))?;
         let mut out = Vec::new();
         for entry in map.iter() {
-            let (key, slots) = entry.map_err(|e| Error::aya("iterating the block I/O histograms", e))?;
+            let (key, value) = entry.map_err(|e| Error::aya("iterating the block I/O histograms", e))?;
             let (major, minor) = (key.dev >> 20, key.dev & ((1 << 20) - 1));
             let disk = root
                 .link_name(&format!("/sys/dev/block/{major}:{minor}"))
@@ -134,10 +145,23 @@ impl Biolatency {
                 major,
                 minor,
                 op: op_name(key.op),
-                hist: Log2Histogram { slots: slots.to_vec() },
+                hist: Log2Histogram { slots: value[..SLOTS].to_vec() },
+                sum_ns: value[SLOTS],
             });
         }
         out.sort_by(|a, b| a.disk.cmp(&b.disk).then_with(|| a.op.cmp(&b.op)));
         Ok(out)
+    }
+
+    /// `hypermesh_ebpf_block_io_latency_seconds{disk, op}` histograms.
+    pub fn metrics(&self, root: &FsRoot) -> Result<Vec<Histogram>> {
+        Ok(self
+            .histograms(root)?
+            .into_iter()
+            .map(|h| {
+                let labels = vec![("disk", h.disk), ("op", h.op)];
+                Histogram::from_log2_usecs(&BLOCK_IO_LATENCY, labels, &h.hist, Some(h.sum_ns))
+            })
+            .collect())
     }
 }

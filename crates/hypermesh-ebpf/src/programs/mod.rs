@@ -4,6 +4,7 @@
 
 pub mod biolatency;
 pub mod exec;
+pub mod metrics;
 pub mod nanosleep;
 pub mod runqlat;
 pub mod syscalls;

@@ -4,11 +4,23 @@
 
 use crate::error::{Error, Result};
 use crate::maps::{per_cpu_slots, sum_cpus};
+use crate::programs::metrics::{Counter, MetricInfo};
 use aya::programs::{Xdp, XdpMode};
 use aya::{Ebpf, EbpfLoader};
 use serde::Serialize;
 
 const PROG: &str = "hm_xdp_count";
+
+/// Packet counters [`XdpCounter::metrics`] returns.
+pub const XDP_PACKETS: MetricInfo = MetricInfo {
+    name: "hypermesh_ebpf_xdp_packets_total",
+    help: "Packets received, per interface, layer and protocol.",
+};
+/// Byte counters [`XdpCounter::metrics`] returns.
+pub const XDP_BYTES: MetricInfo = MetricInfo {
+    name: "hypermesh_ebpf_xdp_bytes_total",
+    help: "Bytes received (from the Ethernet header on), per interface, layer and protocol.",
+};
 const COUNTS_MAP: &str = "hm_xdp_counts";
 
 /// Classes in the order of `enum hm_xdp_class` in `bpf/xdp_counter.bpf.c`: (layer, protocol).
@@ -145,6 +157,22 @@ impl XdpCounter {
                 bytes: slots.get(2 * i + 1).copied().unwrap_or(0),
             })
             .collect())
+    }
+
+    /// `hypermesh_ebpf_xdp_{packets,bytes}_total{interface, layer, protocol}` counters.
+    pub fn metrics(&self) -> Result<Vec<Counter>> {
+        let mut out = Vec::new();
+        for c in self.counts()? {
+            for (info, value) in [(XDP_PACKETS, c.packets), (XDP_BYTES, c.bytes)] {
+                let labels = vec![
+                    ("interface", self.attached.interface.clone()),
+                    ("layer", c.layer.into()),
+                    ("protocol", c.protocol.into()),
+                ];
+                out.push(Counter { info, labels, value });
+            }
+        }
+        Ok(out)
     }
 }
 
