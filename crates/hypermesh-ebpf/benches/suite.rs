@@ -20,6 +20,8 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// A libbpf-tools program running in the background, its programs attached; stopped on drop.
@@ -70,8 +72,14 @@ fn compare<T>(
 ) {
     g.bench_function(format!("{what}/none"), |b| b.iter(&mut work));
     let (held, ids) = ours();
-    let m = Measurement::start(&ids).expect("BPF statistics");
     g.bench_function(format!("{what}/hypermesh"), |b| b.iter(&mut work));
+    // The per-event cost apart: statistics add two clock reads per program run, which would
+    // inflate the timing above.
+    let m = Measurement::start(&ids).expect("BPF statistics");
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(500) {
+        work();
+    }
     eprintln!("{what}: {}", summary(&m.finish().expect("statistics")));
     drop(held);
     if let Some((name, args)) = tool
@@ -128,28 +136,30 @@ fn benches(c: &mut Criterion) {
         Some(("execsnoop", &[])),
     );
 
+    // The acceptor closes each connection at once, so the backlog never overflows (which
+    // would add SYN retransmits to the timing), and the client resets its end so no TIME_WAIT
+    // piles up (the ephemeral port search would slow down).
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = stop.clone();
     let acceptor = std::thread::spawn(move || {
         for s in listener.incoming() {
-            match s {
-                Ok(mut s) => {
-                    if s.read(&mut [0]).is_ok_and(|n| n == 1) {
-                        break; // the stop byte
-                    }
-                }
-                Err(_) => break,
+            drop(s);
+            if stopping.load(Ordering::Relaxed) {
+                break;
             }
         }
     });
     compare(
         &mut g,
         "tcp_connect_close",
-        || drop(TcpStream::connect(addr).unwrap()),
+        || reset_close(TcpStream::connect(addr).unwrap()),
         || loaded(Loaded::load(&tcp::spec()).unwrap()),
         Some(("tcpstates", &[])),
     );
-    TcpStream::connect(addr).unwrap().write_all(&[1]).unwrap();
+    stop.store(true, Ordering::Relaxed);
+    drop(TcpStream::connect(addr));
     acceptor.join().unwrap();
 
     let dir = tempfile::tempdir_in("/var/tmp").unwrap();
@@ -199,6 +209,23 @@ fn benches(c: &mut Criterion) {
         None,
     );
     g.finish();
+}
+
+/// Closes with SO_LINGER 0: a reset instead of FIN and TIME_WAIT.
+fn reset_close(s: TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: a valid socket and a correctly sized option value.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "SO_LINGER");
 }
 
 /// Our end of a pipe ping-pong (reads one pipe, writes the other) and the thread echoing back
