@@ -11,7 +11,7 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const TOTAL: usize = 64 << 20;
 const CHUNK: usize = 1 << 20;
@@ -143,14 +143,20 @@ fn same_shape_as_libbpf_tools_biolatency() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir_in("/var/tmp").expect("tempdir on the root filesystem");
     let disk = direct_write_64mib(dir.path()); // warm-up: allocates the file's blocks
+    let ours = Biolatency::start().expect("load biolatency");
+    let before = common::bpftool_prog_ids();
     let theirs = Command::new("/usr/sbin/biolatency")
         .args(["-d", &disk, "30", "1"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("run biolatency");
-    let ours = Biolatency::start().expect("load biolatency");
-    // libbpf-tools biolatency needs about a second to load; both then see the same requests.
-    std::thread::sleep(Duration::from_secs(3));
+    // Wait until its programs are loaded (2: issue and complete), then a moment for the attach;
+    // both then see the same requests.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while common::bpftool_prog_ids().difference(&before).count() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
     direct_write_64mib(dir.path());
     let mine = ours.histograms(&FsRoot::host()).expect("read histograms");
     // SIGINT makes biolatency print its histogram and exit.
