@@ -43,6 +43,18 @@ struct task_struct {
 	unsigned int __state;
 	pid_t pid;
 };
+/* Fields read by biolatency (request -> queue -> disk, >= 5.15 layout). */
+struct gendisk {
+	int major;
+	int first_minor;
+};
+struct request_queue {
+	struct gendisk *disk;
+};
+struct request {
+	struct request_queue *q;
+	unsigned int cmd_flags;
+};
 #pragma clang attribute pop
 
 /* Tracepoint records, from /sys/kernel/tracing/events/sched/<event>/format. */
@@ -70,6 +82,43 @@ struct trace_event_raw_sched_switch {
 	char next_comm[16];
 	pid_t next_pid;
 	int next_prio;
+};
+
+/* XDP context and packet headers (UAPI: linux/bpf.h, if_ether.h, ip.h, ipv6.h). */
+enum xdp_action { XDP_ABORTED = 0, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT };
+struct xdp_md {
+	__u32 data;
+	__u32 data_end;
+	__u32 data_meta;
+	__u32 ingress_ifindex;
+	__u32 rx_queue_index;
+	__u32 egress_ifindex;
+};
+struct ethhdr {
+	unsigned char h_dest[6];
+	unsigned char h_source[6];
+	__be16 h_proto;
+};
+struct iphdr {
+	__u8 ihl_version;
+	__u8 tos;
+	__be16 tot_len;
+	__be16 id;
+	__be16 frag_off;
+	__u8 ttl;
+	__u8 protocol;
+	__u16 check;
+	__be32 saddr;
+	__be32 daddr;
+};
+struct ipv6hdr {
+	__u8 priority_version;
+	__u8 flow_lbl[3];
+	__be16 payload_len;
+	__u8 nexthdr;
+	__u8 hop_limit;
+	__u8 saddr[16];
+	__u8 daddr[16];
 };
 
 #endif

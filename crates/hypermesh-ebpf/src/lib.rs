@@ -7,6 +7,7 @@ pub mod lifecycle;
 pub mod maps;
 pub mod probe;
 pub mod programs;
+pub mod stats;
 pub mod sys;
 
 pub use error::{Error, Result};

@@ -3,6 +3,11 @@
 
 use crate::error::{Error, Result};
 use crate::lifecycle::{Hook, Loaded, Object, Spec, Variant};
+use crate::programs::metrics::{Counter, MetricInfo};
+
+/// The metric [`Exec::metrics`] returns.
+pub const EXECS: MetricInfo =
+    MetricInfo { name: "hypermesh_ebpf_execs_total", help: "Successful execs, per new command name." };
 use aya::maps::PerCpuHashMap;
 
 const COUNTS_MAP: &str = "hm_ex_counts";
@@ -49,5 +54,14 @@ impl Exec {
         }
         out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Ok(out)
+    }
+
+    /// `hypermesh_ebpf_execs_total{comm}` counters.
+    pub fn metrics(&self) -> Result<Vec<Counter>> {
+        Ok(self
+            .counts()?
+            .into_iter()
+            .map(|(comm, value)| Counter { info: EXECS, labels: vec![("comm", comm)], value })
+            .collect())
     }
 }

@@ -2,11 +2,14 @@
 //! To add one: write `bpf/NAME.bpf.c` (names prefixed `hm_`), run `scripts/build-bpf.sh`, add a
 //! module here with its spec and typed readers, and a `run` arm in the CLI.
 
+pub mod biolatency;
 pub mod exec;
+pub mod metrics;
 pub mod nanosleep;
 pub mod runqlat;
 pub mod syscalls;
 pub mod tcp;
+pub mod xdp_counter;
 
 /// An embedded object, 8-byte aligned as aya needs.
 #[macro_export]
@@ -25,5 +28,5 @@ pub(crate) fn comm_str(comm: &[u8]) -> String {
 
 /// The suite `hypermesh ebpf run` offers, by name.
 pub fn suite() -> Vec<crate::lifecycle::Spec> {
-    vec![runqlat::spec_from(0), syscalls::spec(), exec::spec_from(0), tcp::spec()]
+    vec![runqlat::spec_from(0), syscalls::spec(), exec::spec_from(0), tcp::spec(), biolatency::spec()]
 }

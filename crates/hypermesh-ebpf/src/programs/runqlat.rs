@@ -4,6 +4,13 @@
 use crate::error::Result;
 use crate::lifecycle::{Hook, Loaded, Object, Spec, Variant};
 use crate::maps::{Log2Histogram, per_cpu_slots, sum_cpus};
+use crate::programs::metrics::{Histogram, MetricInfo};
+
+/// The metric [`Runqlat::metrics`] returns.
+pub const RUNQUEUE_LATENCY: MetricInfo = MetricInfo {
+    name: "hypermesh_ebpf_runqueue_latency_seconds",
+    help: "Time tasks waited in a CPU run queue, from wakeup to running (sum estimated).",
+};
 
 /// The histogram map.
 const HIST_MAP: &str = "hm_rq_hist";
@@ -75,5 +82,10 @@ impl Runqlat {
     pub fn histogram(&self) -> Result<Log2Histogram> {
         let per_cpu: Vec<Vec<u64>> = self.per_cpu()?.into_iter().map(|h| h.slots).collect();
         Ok(Log2Histogram { slots: sum_cpus(&per_cpu) })
+    }
+
+    /// The run-queue latency histogram, all CPUs (the program keeps no sum: it is estimated).
+    pub fn metrics(&self) -> Result<Histogram> {
+        Ok(Histogram::from_log2_usecs(&RUNQUEUE_LATENCY, vec![], &self.histogram()?, None))
     }
 }

@@ -3,6 +3,11 @@
 
 use crate::error::{Error, Result};
 use crate::lifecycle::{Hook, Loaded, Object, Spec, Variant};
+use crate::programs::metrics::{Counter, MetricInfo};
+
+/// The metric [`Syscalls::metrics`] returns.
+pub const SYSCALLS: MetricInfo =
+    MetricInfo { name: "hypermesh_ebpf_syscalls_total", help: "System calls entered, per syscall number." };
 use aya::maps::PerCpuHashMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -84,5 +89,14 @@ impl Syscalls {
             .collect();
         out.sort_by(|a, b| b.count.cmp(&a.count).then(a.nr.cmp(&b.nr)));
         Ok(out)
+    }
+
+    /// `hypermesh_ebpf_syscalls_total{nr}` counters.
+    pub fn metrics(&self) -> Result<Vec<Counter>> {
+        Ok(self
+            .counts(0)?
+            .into_iter()
+            .map(|c| Counter { info: SYSCALLS, labels: vec![("nr", c.nr.to_string())], value: c.count })
+            .collect())
     }
 }

@@ -4,6 +4,16 @@
 use crate::error::{Error, Result};
 use crate::lifecycle::{Hook, Loaded, Object, Spec, Variant};
 use crate::maps::{per_cpu_slots, sum_cpus};
+use crate::programs::metrics::{Counter, MetricInfo};
+
+/// Event counters [`Tcp::metrics`] returns.
+pub const TCP_EVENTS: MetricInfo = MetricInfo {
+    name: "hypermesh_ebpf_tcp_events_total",
+    help: "TCP retransmits and resets sent/received, per remote port.",
+};
+/// State transition counters [`Tcp::metrics`] returns.
+pub const TCP_TRANSITIONS: MetricInfo =
+    MetricInfo { name: "hypermesh_ebpf_tcp_state_transitions_total", help: "TCP socket state changes." };
 use aya::maps::PerCpuHashMap;
 use serde::Serialize;
 
@@ -133,5 +143,21 @@ impl Tcp {
             .collect();
         out.sort_by(|a, b| b.count.cmp(&a.count).then(a.from.cmp(b.from)).then(a.to.cmp(b.to)));
         Ok(out)
+    }
+
+    /// `hypermesh_ebpf_tcp_events_total{event, remote_port}` and
+    /// `hypermesh_ebpf_tcp_state_transitions_total{from, to}` counters.
+    pub fn metrics(&self) -> Result<Vec<Counter>> {
+        let events = self.events()?.into_iter().map(|e| Counter {
+            info: TCP_EVENTS,
+            labels: vec![("event", e.event.into()), ("remote_port", e.remote_port.to_string())],
+            value: e.count,
+        });
+        let moves = self.transitions()?.into_iter().map(|t| Counter {
+            info: TCP_TRANSITIONS,
+            labels: vec![("from", t.from.into()), ("to", t.to.into())],
+            value: t.count,
+        });
+        Ok(events.chain(moves).collect())
     }
 }

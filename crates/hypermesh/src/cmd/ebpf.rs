@@ -7,10 +7,13 @@ use hypermesh_ebpf::check;
 use hypermesh_ebpf::lifecycle::{self, Loaded};
 use hypermesh_ebpf::probe::mounts::Mounts;
 use hypermesh_ebpf::probe::{self, Probe, ProbeOptions, caps::Capabilities};
+use hypermesh_ebpf::programs::biolatency::Biolatency;
 use hypermesh_ebpf::programs::exec::{self, Exec};
 use hypermesh_ebpf::programs::runqlat::Runqlat;
 use hypermesh_ebpf::programs::syscalls::Syscalls;
 use hypermesh_ebpf::programs::tcp::Tcp;
+use hypermesh_ebpf::programs::xdp_counter::{self, XdpCounter};
+use hypermesh_ebpf::stats::{self, Measurement, ProgramCost};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -61,6 +64,9 @@ enum Command {
         /// Commands listed per syscall (`syscalls`).
         #[arg(long, default_value_t = 5)]
         top: usize,
+        /// Interface to count packets on (`xdp-counter`).
+        #[arg(long, required_if_eq("program", "xdp-counter"))]
+        interface: Option<String>,
     },
     /// List loaded eBPF programs (ours marked) and our pins.
     List {
@@ -78,6 +84,9 @@ enum Command {
     },
 }
 
+/// How one suite program attaches (JSON) and its text lines, for `programs`.
+type SuiteRow = (serde_json::Value, Vec<String>);
+
 /// Programs `run` knows.
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum RunProgram {
@@ -89,6 +98,10 @@ enum RunProgram {
     Exec,
     /// TCP retransmits and resets per remote port, and TCP state transitions.
     Tcp,
+    /// Received packets and bytes per protocol on `--interface` (XDP, native else generic).
+    XdpCounter,
+    /// Block I/O latency histograms per disk and operation (like libbpf-tools biolatency).
+    Biolatency,
 }
 
 /// Parses `5s`, `250ms`, `2m`, `1h` or plain seconds.
@@ -142,7 +155,12 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             run_runqlat(&root, *duration, *json, *per_cpu, *pin)
         }
         Command::Run {
-            program: RunProgram::Exec | RunProgram::Tcp | RunProgram::Syscalls,
+            program:
+                RunProgram::Exec
+                | RunProgram::Tcp
+                | RunProgram::Syscalls
+                | RunProgram::XdpCounter
+                | RunProgram::Biolatency,
             pin: true,
             ..
         } => {
@@ -153,10 +171,13 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         }
         Command::Run { program: RunProgram::Exec, duration, json, .. } => {
             let ex = start_reported(&root, *json, || Exec::start_spec(&exec::spec_from(0)), |e| e.loaded())?;
-            std::thread::sleep(*duration);
+            let cost = collect(&ex.loaded().prog_ids(), *duration, *json);
             let counts = ex.counts()?;
             if *json {
-                println!("{}", serde_json::json!({ "execs": counts, "attached": ex.loaded().chosen() }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "execs": counts, "attached": ex.loaded().chosen(), "self_cost": cost_json(&cost) })
+                );
             } else {
                 counts.iter().for_each(|(comm, n)| println!("{n:>10}  {comm}"));
             }
@@ -164,16 +185,43 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         }
         Command::Run { program: RunProgram::Tcp, duration, json, .. } => {
             let tcp = start_reported(&root, *json, Tcp::start, |t| t.loaded())?;
-            std::thread::sleep(*duration);
+            let cost = collect(&tcp.loaded().prog_ids(), *duration, *json);
             let (events, transitions) = (tcp.events()?, tcp.transitions()?);
             if *json {
-                let out = serde_json::json!({ "events": events, "transitions": transitions, "attached": tcp.loaded().chosen() });
+                let out = serde_json::json!({ "events": events, "transitions": transitions, "attached": tcp.loaded().chosen(), "self_cost": cost_json(&cost) });
                 println!("{out}");
             } else {
                 events
                     .iter()
                     .for_each(|e| println!("{:>10}  {} remote port {}", e.count, e.event, e.remote_port));
                 transitions.iter().for_each(|t| println!("{:>10}  {} -> {}", t.count, t.from, t.to));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { program: RunProgram::XdpCounter, duration, json, interface, .. } => {
+            let interface = interface.as_deref().context("xdp-counter needs --interface")?;
+            run_xdp(&root, interface, *duration, *json)
+        }
+        Command::Run { program: RunProgram::Biolatency, duration, json, .. } => {
+            let bio = start_reported(&root, *json, Biolatency::start, |b| b.loaded())?;
+            if !json {
+                eprintln!("Tracing block device I/O for {duration:?}...");
+            }
+            let cost = collect(&bio.loaded().prog_ids(), *duration, *json);
+            let hists = bio.histograms(&root)?;
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "unit": "usecs", "histograms": hists, "attached": bio.loaded().chosen(), "self_cost": cost_json(&cost) })
+                );
+            } else {
+                for h in &hists {
+                    println!("\ndisk = {} ({}:{}) op = {}", h.disk, h.major, h.minor, h.op);
+                    print!("{}", h.hist.render("usecs"));
+                }
+                if hists.is_empty() {
+                    println!("no block I/O completed in {duration:?}");
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -207,16 +255,30 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Programs { json } => {
-            let mut rows = Vec::new();
+            let mut rows: Vec<(&str, Result<SuiteRow, String>)> = Vec::new();
             for spec in hypermesh_ebpf::programs::suite() {
-                let attached = Loaded::load(&spec).map(|l| l.chosen().to_vec()).map_err(|e| e.to_string());
+                let attached = Loaded::load(&spec).map_err(|e| e.to_string()).map(|l| {
+                    let lines = l.chosen().iter().map(|c| {
+                        let fell: Vec<String> =
+                            c.fell_back.iter().map(|(k, why)| format!("{k}: {why}")).collect();
+                        format!("{:<20} {:<11} {}", c.hook, c.variant.kind(), fell.join("; "))
+                    });
+                    (serde_json::json!(l.chosen()), lines.collect())
+                });
                 rows.push((spec.name, attached));
             }
+            let modes = "native if the interface's driver supports XDP, else generic";
+            let xdp = xdp_counter::verify_loads().map_err(|e| e.to_string()).map(|_| {
+                let json =
+                    serde_json::json!([{ "hook": "receive", "variant": { "kind": "xdp" }, "modes": modes }]);
+                (json, vec![format!("{:<20} {:<11} {modes}", "receive (--interface)", "xdp")])
+            });
+            rows.push(("xdp-counter", xdp));
             if *json {
                 let out: Vec<_> = rows
                     .iter()
                     .map(|(name, a)| match a {
-                        Ok(c) => serde_json::json!({ "name": name, "attached": c }),
+                        Ok((c, _)) => serde_json::json!({ "name": name, "attached": c }),
                         Err(e) => serde_json::json!({ "name": name, "error": e }),
                     })
                     .collect();
@@ -224,12 +286,8 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             } else {
                 for (name, a) in &rows {
                     match a {
-                        Ok(chosen) => chosen.iter().for_each(|c| {
-                            let fell: Vec<String> =
-                                c.fell_back.iter().map(|(k, why)| format!("{k}: {why}")).collect();
-                            println!("{name:<9} {:<20} {:<11} {}", c.hook, c.variant.kind(), fell.join("; "));
-                        }),
-                        Err(e) => println!("{name:<9} unavailable: {e}"),
+                        Ok((_, lines)) => lines.iter().for_each(|l| println!("{name:<11} {l}")),
+                        Err(e) => println!("{name:<11} unavailable: {e}"),
                     }
                 }
             }
@@ -283,7 +341,7 @@ fn run_runqlat(
     if !json {
         eprintln!("Tracing run queue latency for {:?}...", duration);
     }
-    std::thread::sleep(duration);
+    let cost = collect(&rq.loaded().prog_ids(), duration, json);
     let hists = if per_cpu { rq.per_cpu()? } else { vec![rq.histogram()?] };
     if json {
         let out = serde_json::json!({
@@ -291,6 +349,7 @@ fn run_runqlat(
             "per_cpu": per_cpu,
             "histograms": hists,
             "attached": rq.loaded().chosen(),
+            "self_cost": cost_json(&cost),
             "setup_ms": setup.as_secs_f64() * 1e3,
         });
         println!("{out}");
@@ -306,6 +365,29 @@ fn run_runqlat(
         bail!("no run-queue latency was recorded in {duration:?}: the programs ran but saw no wakeups");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Waits `duration` with BPF run-time statistics on for `ids` (off again after); prints the
+/// self-cost line on stderr unless `json`. Returns the cost, or why it is unknown.
+fn collect(ids: &[u32], duration: Duration, json: bool) -> Result<Vec<ProgramCost>, String> {
+    let measuring = Measurement::start(ids);
+    std::thread::sleep(duration);
+    let cost = measuring.and_then(Measurement::finish).map_err(|e| e.to_string());
+    if !json {
+        match &cost {
+            Ok(c) => eprintln!("{}", stats::summary(c)),
+            Err(e) => eprintln!("self-cost unavailable: {e}"),
+        }
+    }
+    cost
+}
+
+/// The self-cost for `--json`: the per-program list, or `{"error": ...}`.
+fn cost_json(cost: &Result<Vec<ProgramCost>, String>) -> serde_json::Value {
+    match cost {
+        Ok(c) => serde_json::json!(c),
+        Err(e) => serde_json::json!({ "error": e }),
+    }
 }
 
 /// Tells on stderr which variant each hook got, why better ones were passed over, and the setup time.
@@ -349,13 +431,14 @@ fn run_syscalls(
     if !json {
         eprintln!("Counting system calls for {duration:?}...");
     }
-    std::thread::sleep(duration);
+    let cost = collect(&sc.loaded().prog_ids(), duration, json);
     let counts = sc.counts(top)?;
     if json {
         let out = serde_json::json!({
             "arch": std::env::consts::ARCH,
             "syscalls": counts,
             "attached": sc.loaded().chosen(),
+            "self_cost": cost_json(&cost),
         });
         println!("{out}");
     } else {
@@ -367,6 +450,41 @@ fn run_syscalls(
     }
     if counts.is_empty() {
         bail!("no system call was counted in {duration:?}: the program ran but saw none");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `run xdp-counter`: counts received packets per protocol on `interface` for `duration`.
+fn run_xdp(
+    root: &hypermesh_os::FsRoot,
+    interface: &str,
+    duration: Duration,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    lifecycle::preflight(root)?.iter().for_each(|note| eprintln!("note: {note}"));
+    let started = Instant::now();
+    let xdp = XdpCounter::start(interface)?;
+    let a = xdp.attached();
+    if !json {
+        let fell: Vec<String> = a.fell_back.iter().map(|(m, why)| format!("{m:?}: {why}")).collect();
+        let note =
+            if fell.is_empty() { String::new() } else { format!(" (fell back from {})", fell.join("; ")) };
+        eprintln!("{interface}: attached as xdp {:?}{note}", a.mode);
+        eprintln!("loaded and attached in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+        eprintln!("Counting packets received on {interface} for {duration:?}...");
+    }
+    let cost = collect(&[a.prog_id], duration, json);
+    let counts = xdp.counts()?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "interface": interface, "protocols": counts, "attached": a, "self_cost": cost_json(&cost) })
+        );
+    } else {
+        println!("{:<10} {:<8} {:>12} {:>14}", "layer", "protocol", "packets", "bytes");
+        for c in counts.iter().filter(|c| c.packets > 0) {
+            println!("{:<10} {:<8} {:>12} {:>14}", c.layer, c.protocol, c.packets, c.bytes);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

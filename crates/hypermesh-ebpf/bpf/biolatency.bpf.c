@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Block I/O latency (like libbpf-tools biolatency): time from block_rq_issue to
+ * block_rq_complete, as a log2 histogram of microseconds per (disk, operation).
+ *
+ * Since Linux 5.11 block_rq_issue takes (struct request *rq) (before: (q, rq)); the tp_btf and
+ * raw_tp variants read that first argument, and userspace only offers them on kernels >= 5.11.
+ * block_rq_complete is (rq, error, nr_bytes) on every 6.x kernel. The classic tracepoint variant
+ * has no request pointer: it pairs issue and completion by (dev, sector) and takes the
+ * operation from rwbs; its record layout is the one with ioprio (Linux >= 6.7 formats).
+ */
+#include "vmlinux-min.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#define MAX_SLOTS 27
+#define REQ_OP_MASK 0xff
+#define MINORBITS 20
+
+/* An in-flight request: its address (tp_btf/raw_tp) or (dev, sector) (tracepoint). */
+struct hm_bio_start_key {
+	u64 a, b;
+};
+
+struct hm_bio_key {
+	u32 dev; /* kernel dev_t: major << 20 | minor */
+	u32 op;  /* REQ_OP_* */
+};
+
+struct hm_bio_hist {
+	u64 slots[MAX_SLOTS];
+	u64 sum_ns; /* exact total latency, for metrics */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct hm_bio_start_key);
+	__type(value, u64);
+} hm_bio_start SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct hm_bio_key);
+	__type(value, struct hm_bio_hist);
+} hm_bio_hist SEC(".maps");
+
+/* Same bit trick as runqlat's: floor(log2(v)), 0 for v <= 1. */
+static __always_inline u32 log2_u64(u64 v)
+{
+	u32 r = 0, shift;
+
+	shift = (v > 0xffffffffULL) << 5; v >>= shift; r |= shift;
+	shift = (v > 0xffff) << 4; v >>= shift; r |= shift;
+	shift = (v > 0xff) << 3; v >>= shift; r |= shift;
+	shift = (v > 0xf) << 2; v >>= shift; r |= shift;
+	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
+	r |= (v >> 1);
+	return r;
+}
+
+static __always_inline void issued(u64 a, u64 b)
+{
+	struct hm_bio_start_key key = { .a = a, .b = b };
+	u64 ts = bpf_ktime_get_ns();
+
+	bpf_map_update_elem(&hm_bio_start, &key, &ts, BPF_ANY);
+}
+
+static __always_inline void completed(u64 a, u64 b, u32 dev, u32 op)
+{
+	struct hm_bio_start_key skey = { .a = a, .b = b };
+	struct hm_bio_key key = { .dev = dev, .op = op };
+	static const struct hm_bio_hist zero;
+	struct hm_bio_hist *h;
+	u64 *start = bpf_map_lookup_elem(&hm_bio_start, &skey);
+	s64 delta;
+	u32 slot;
+
+	if (!start)
+		return; /* issued before we attached */
+	delta = (s64)(bpf_ktime_get_ns() - *start);
+	bpf_map_delete_elem(&hm_bio_start, &skey);
+	if (delta < 0)
+		return;
+	h = bpf_map_lookup_elem(&hm_bio_hist, &key);
+	if (!h) {
+		bpf_map_update_elem(&hm_bio_hist, &key, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&hm_bio_hist, &key);
+		if (!h)
+			return;
+	}
+	slot = log2_u64((u64)delta / 1000U);
+	if (slot >= MAX_SLOTS)
+		slot = MAX_SLOTS - 1;
+	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->sum_ns, (u64)delta);
+}
+
+/* struct bpf_raw_tracepoint_args. */
+struct hm_raw_args {
+	u64 args[1]; /* block_rq_*: args[0] is the request */
+};
+
+static __always_inline u32 rq_dev(struct request *rq)
+{
+	struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
+	int major = BPF_CORE_READ(disk, major), minor = BPF_CORE_READ(disk, first_minor);
+
+	return ((u32)major << MINORBITS) | (u32)minor;
+}
+
+static __always_inline void rq_completed(struct request *rq)
+{
+	completed((u64)rq, 0, rq_dev(rq), BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK);
+}
+
+SEC("tp_btf/block_rq_issue")
+int hm_bio_issue_btf(u64 *ctx)
+{
+	issued(ctx[0], 0);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_complete")
+int hm_bio_done_btf(u64 *ctx)
+{
+	rq_completed((struct request *)ctx[0]);
+	return 0;
+}
+
+SEC("raw_tracepoint/block_rq_issue")
+int hm_bio_issue_raw(struct hm_raw_args *ctx)
+{
+	issued(ctx->args[0], 0);
+	return 0;
+}
+
+SEC("raw_tracepoint/block_rq_complete")
+int hm_bio_done_raw(struct hm_raw_args *ctx)
+{
+	rq_completed((struct request *)ctx->args[0]);
+	return 0;
+}
+
+/* From events/block/block_rq_{issue,complete}/format. */
+struct hm_rq_issue_tp {
+	struct trace_entry ent;
+	u32 dev;
+	u64 sector;
+	u32 nr_sector;
+	u32 bytes;
+	u16 ioprio;
+	char rwbs[10];
+};
+
+struct hm_rq_complete_tp {
+	struct trace_entry ent;
+	u32 dev;
+	u64 sector;
+	u32 nr_sector;
+	int error;
+	u16 ioprio;
+	char rwbs[10];
+};
+
+/* The REQ_OP_* of an rwbs string ("W", "FWS", "R", "D", "DE", "F", "N"...). */
+static __always_inline u32 rwbs_op(const char *rwbs)
+{
+	int flush = 0;
+
+	for (int i = 0; i < 4; i++) {
+		switch (rwbs[i]) {
+		case 'W': return 1;
+		case 'R': return 0;
+		case 'D': return 3;
+		case 'F': flush = 1; break;
+		case 0: return flush ? 2 : REQ_OP_MASK;
+		}
+	}
+	return flush ? 2 : REQ_OP_MASK;
+}
+
+SEC("tracepoint/block/block_rq_issue")
+int hm_bio_issue_tp(struct hm_rq_issue_tp *ctx)
+{
+	issued(ctx->dev, ctx->sector);
+	return 0;
+}
+
+SEC("tracepoint/block/block_rq_complete")
+int hm_bio_done_tp(struct hm_rq_complete_tp *ctx)
+{
+	completed(ctx->dev, ctx->sector, ctx->dev, rwbs_op(ctx->rwbs));
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
