@@ -2,7 +2,8 @@
 /*
  * Run-queue latency: time from a task becoming runnable (wakeup, or preempted while running) to
  * it being switched in, as a log2 histogram of microseconds in a per-CPU array (one counter per
- * slot and CPU, no atomics; userspace sums the CPUs or shows them one by one).
+ * slot and CPU, no atomics; userspace sums the CPUs or shows them one by one), and the total
+ * latency per CPU for an exact histogram sum.
  *
  * Three variants of the same logic, one per attach kind; the loader picks the first this kernel
  * attaches: tp_btf (typed, direct reads), raw_tp (probe reads), tracepoint (record fields, no BTF).
@@ -31,6 +32,14 @@ struct {
 	__type(key, u32);
 	__type(value, u64);
 } hm_rq_hist SEC(".maps");
+
+/* Total latency in nanoseconds per CPU: the exact sum of a Prometheus histogram. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u64);
+} hm_rq_sum SEC(".maps");
 
 /* tp_btf gets trusted task pointers: the start time lives in task-local storage there,
  * cheaper than a hash lookup, and a consumed entry is zeroed instead of deleted. */
@@ -67,11 +76,14 @@ static __always_inline u32 log2_u64(u64 v)
 static __always_inline void record(u64 start)
 {
 	s64 delta = (s64)(bpf_ktime_get_ns() - start);
-	u64 *count;
-	u32 slot;
+	u64 *count, *sum;
+	u32 slot, zero = 0;
 
 	if (delta < 0)
 		return;
+	sum = bpf_map_lookup_elem(&hm_rq_sum, &zero);
+	if (sum)
+		*sum += (u64)delta;
 	/* Slot k counts latencies in [2^k, 2^(k+1)) us, slot 0 also 0 us, like runqlat. */
 	slot = log2_u64((u64)delta / 1000U);
 	if (slot >= MAX_SLOTS)

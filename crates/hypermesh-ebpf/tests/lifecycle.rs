@@ -32,6 +32,12 @@ fn runqlat_load_attach_observe_detach() {
         per_cpu.iter().map(|h| h.total()).sum::<u64>() >= h.total(),
         "per-CPU views add up to the global one"
     );
+    // The program keeps an exact sum: the mean lies between 0 and the largest bucket's bound
+    // (doubled: the buckets and the sum are read one after the other while events go on).
+    let m = rq.metrics().expect("metrics");
+    let largest = m.buckets.last().map(|b| b.0).unwrap_or(0.0);
+    let mean = m.sum / m.count.max(1) as f64;
+    assert!(m.sum_exact && mean > 0.0 && mean <= 2.0 * largest, "mean {mean} s: {m:?}");
     drop(rq);
     assert_eq!(common::wait_gone(&ids), Vec::<u32>::new(), "programs still loaded after drop");
 }

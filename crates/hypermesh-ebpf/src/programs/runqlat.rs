@@ -3,17 +3,20 @@
 
 use crate::error::Result;
 use crate::lifecycle::{Hook, Loaded, Object, Spec, Variant};
-use crate::maps::{Log2Histogram, per_cpu_slots, sum_cpus};
+use crate::maps::{Log2Histogram, counter, per_cpu_slots, sum_cpus};
 use crate::programs::metrics::{Histogram, MetricInfo};
 
 /// The metric [`Runqlat::metrics`] returns.
 pub const RUNQUEUE_LATENCY: MetricInfo = MetricInfo {
     name: "hypermesh_ebpf_runqueue_latency_seconds",
-    help: "Time tasks waited in a CPU run queue, from wakeup to running (sum estimated).",
+    help: "Time tasks waited in a CPU run queue, from wakeup to running.",
 };
 
 /// The histogram map.
 const HIST_MAP: &str = "hm_rq_hist";
+
+/// The map of total latency in nanoseconds (per CPU, one entry).
+const SUM_MAP: &str = "hm_rq_sum";
 
 const WAKEUP: &[Variant] = &[
     Variant::TpBtf { prog: "hm_rq_wake_btf", event: "sched_wakeup" },
@@ -84,8 +87,10 @@ impl Runqlat {
         Ok(Log2Histogram { slots: sum_cpus(&per_cpu) })
     }
 
-    /// The run-queue latency histogram, all CPUs (the program keeps no sum: it is estimated).
+    /// The run-queue latency histogram of all CPUs, with the exact sum the program keeps (sum and
+    /// buckets are read one after the other: events in between may reach only the buckets).
     pub fn metrics(&self) -> Result<Histogram> {
-        Ok(Histogram::from_log2_usecs(&RUNQUEUE_LATENCY, vec![], &self.histogram()?, None))
+        let sum_ns = counter(self.loaded.map(SUM_MAP)?, 0)?;
+        Ok(Histogram::from_log2_usecs(&RUNQUEUE_LATENCY, vec![], &self.histogram()?, Some(sum_ns)))
     }
 }
