@@ -4,6 +4,7 @@
 //! sets updated over time). A collector that reads the host at scrape time already has every
 //! sample in hand; a plain list is cheaper to build and keeps the output order stable.
 
+use hypermesh_ebpf::programs::metrics::Histogram;
 use prometheus_client::encoding::{
     EncodeCounterValue, EncodeGaugeValue, EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet,
 };
@@ -97,5 +98,50 @@ where
 
     fn metric_type(&self) -> MetricType {
         K::TYPE
+    }
+}
+
+/// Histogram samples of one family, from the eBPF programs' typed results.
+#[derive(Debug)]
+pub struct HistogramRows {
+    rows: Vec<Histogram>,
+}
+
+impl HistogramRows {
+    /// A family with these series (all of one metric).
+    pub fn new(rows: Vec<Histogram>) -> Self {
+        HistogramRows { rows }
+    }
+}
+
+impl TypedMetric for HistogramRows {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for HistogramRows {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        for h in &self.rows {
+            // The encoder adds the counts up itself: hand it each bucket's own count, and the
+            // observations above the last bound under +Inf.
+            let mut below = 0;
+            let mut buckets: Vec<(f64, u64)> = h
+                .buckets
+                .iter()
+                .map(|&(le, cumulative)| {
+                    let own = cumulative.saturating_sub(below);
+                    below = below.max(cumulative);
+                    (le, own)
+                })
+                .collect();
+            buckets.push((f64::INFINITY, h.count.saturating_sub(below)));
+            encoder
+                .encode_family(&h.labels)?
+                .encode_histogram::<NoLabelSet>(h.sum, h.count, &buckets, None)?;
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
     }
 }

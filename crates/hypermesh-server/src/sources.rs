@@ -22,12 +22,15 @@ pub struct Sources {
     pub assets: Result<AssetsSource, String>,
     /// The eBPF probe of this kernel for this process.
     pub ebpf: EbpfSource,
+    /// The root directory everything is read under (`/` for the live host).
+    pub root_dir: PathBuf,
 }
 
 impl Sources {
     /// Sources reading under `root`; the asset view as given.
     pub fn new(root: FsRoot, profile: Arc<HostProfile>, assets: Result<AssetsSource, String>) -> Sources {
-        Sources { ebpf: EbpfSource::new(root.dir()), usage: UsageSource::new(root), profile, assets }
+        let root_dir = root.dir().to_path_buf();
+        Sources { ebpf: EbpfSource::new(&root_dir), usage: UsageSource::new(root), profile, assets, root_dir }
     }
 }
 

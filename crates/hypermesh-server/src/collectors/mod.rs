@@ -2,9 +2,11 @@
 //!
 //! Every collector reads through the shared [`Sources`]: `inventory` (the profile detected at
 //! start), `usage` (kernel counters sampled per scrape, as `_total` counters), `assets`
-//! (capacity and allocation from the ledger per scrape).
+//! (capacity and allocation from the ledger per scrape); and, only when named, `ebpf` (latency
+//! histograms from programs loaded for the server's lifetime).
 
 pub mod assets;
+pub mod ebpf;
 pub mod inventory;
 pub mod usage;
 
@@ -15,16 +17,18 @@ use std::sync::Arc;
 /// Builds one collector over the shared sources.
 type Constructor = fn(&Arc<Sources>) -> Box<dyn Collector>;
 
-/// Every collector, by name, in scrape order.
-const REGISTRY: [(&str, Constructor); 3] = [
-    (inventory::NAME, |s| Box::new(inventory::Inventory::new(s.profile.clone()))),
-    (usage::NAME, |s| Box::new(usage::Usage::new(s.clone()))),
-    (assets::NAME, |s| Box::new(assets::Assets::new(s.clone()))),
+/// Every collector, by name, in scrape order, and whether it runs when `--collectors` is not
+/// given (`ebpf` loads programs into the kernel: only on request).
+const REGISTRY: [(&str, Constructor, bool); 4] = [
+    (inventory::NAME, |s| Box::new(inventory::Inventory::new(s.profile.clone())), true),
+    (usage::NAME, |s| Box::new(usage::Usage::new(s.clone())), true),
+    (assets::NAME, |s| Box::new(assets::Assets::new(s.clone())), true),
+    (ebpf::NAME, |s| Box::new(ebpf::Ebpf::new(&s.root_dir)), false),
 ];
 
 /// Names `--collectors` accepts, in scrape order.
 pub fn names() -> Vec<&'static str> {
-    REGISTRY.iter().map(|(name, _)| *name).collect()
+    REGISTRY.iter().map(|(name, _, _)| *name).collect()
 }
 
 /// An unknown name was given to `--collectors`.
@@ -44,7 +48,8 @@ pub fn validate(selected: &[String]) -> Result<(), UnknownCollector> {
     }
 }
 
-/// Builds the collectors named in `selected` (all of them when empty), in [`names()`] order.
+/// Builds the collectors named in `selected` (the default ones when empty), in [`names()`]
+/// order.
 pub fn build(
     selected: &[String],
     sources: &Arc<Sources>,
@@ -53,8 +58,8 @@ pub fn build(
     validate(selected)?;
     Ok(REGISTRY
         .iter()
-        .filter(|(name, _)| wanted.is_empty() || wanted.contains(name))
-        .map(|(_, construct)| construct(sources))
+        .filter(|(name, _, default)| if wanted.is_empty() { *default } else { wanted.contains(name) })
+        .map(|(_, construct, _)| construct(sources))
         .collect())
 }
 
@@ -69,11 +74,12 @@ mod tests {
             Arc::new(hypermesh_os::HostProfile::default()),
             Err("not in this test".into()),
         ));
-        assert_eq!(build(&[], &sources).unwrap().len(), names().len());
+        let defaults: Vec<&str> = build(&[], &sources).unwrap().iter().map(|c| c.name()).collect();
+        assert_eq!(defaults, ["inventory", "usage", "assets"]);
         let one = build(&["inventory".into()], &sources).unwrap();
         assert_eq!(one.iter().map(|c| c.name()).collect::<Vec<_>>(), ["inventory"]);
         let err = build(&["inventory".into(), "usgae".into()], &sources).err().unwrap();
         assert_eq!(err.name, "usgae");
-        assert!(err.to_string().contains("available: inventory, usage, assets"), "{err}");
+        assert!(err.to_string().contains("available: inventory, usage, assets, ebpf"), "{err}");
     }
 }

@@ -20,8 +20,9 @@ pub struct Args {
     /// Address and port to listen on (loopback by default; 0.0.0.0:9469 for every interface).
     #[arg(long, default_value = "127.0.0.1:9469")]
     pub listen: SocketAddr,
-    /// Sections of /metrics to collect (comma-separated; all by default). Available:
-    /// inventory, usage, assets.
+    /// Sections of /metrics to collect (comma-separated). Available: inventory, usage, assets
+    /// (the default set) and ebpf (run-queue and block I/O latency histograms; loads eBPF
+    /// programs for the server's lifetime, needs root).
     #[arg(long, value_delimiter = ',')]
     pub collectors: Vec<String>,
     /// TLS and basic auth config (exporter-toolkit web-config format).

@@ -1,0 +1,106 @@
+//! `hypermesh serve` as a whole process with the `ebpf` collector: latency histograms in
+//! `/metrics` that promtool accepts, and SIGTERM stops it with its programs detached.
+
+use hypermesh_os::testing;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Kills the server if the test fails before stopping it.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
+}
+
+/// Ids of loaded BPF programs whose name starts with `prefix`, per bpftool.
+fn programs(prefix: &str) -> Vec<u64> {
+    let out = Command::new("bpftool").args(["-j", "prog", "show"]).output().expect("bpftool");
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
+    let named = |p: &&serde_json::Value| p["name"].as_str().is_some_and(|n| n.starts_with(prefix));
+    list.as_array().into_iter().flatten().filter(named).filter_map(|p| p["id"].as_u64()).collect()
+}
+
+#[test]
+fn ebpf_histograms_then_sigterm_detaches() {
+    if !testing::is_root() {
+        return testing::skip("the ebpf collector loads programs: needs root");
+    }
+    if Command::new("bpftool").arg("version").output().is_err() {
+        return testing::skip("bpftool not installed (Debian package bpftool)");
+    }
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let state = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_hypermesh"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--collectors", "usage,ebpf"])
+        .arg("--state-dir")
+        .arg(state.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    let start = Instant::now();
+    while get(port, "/healthz").is_none() {
+        assert!(start.elapsed() < Duration::from_secs(30), "server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ours = programs("hm_rq_");
+    assert_eq!(ours.len(), 3, "runqlat's three programs loaded while serving");
+    // Some scheduling and disk activity to observe.
+    for _ in 0..20 {
+        std::fs::write(state.path().join("touch"), [0u8; 4096]).unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let body = get(port, "/metrics").unwrap();
+    assert!(body.contains("# TYPE hypermesh_ebpf_runqueue_latency_seconds histogram"), "{body}");
+    let count = body
+        .lines()
+        .find_map(|l| l.strip_prefix("hypermesh_ebpf_runqueue_latency_seconds_count "))
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(count > Some(0), "runqlat counted nothing: {count:?}");
+    assert!(body.contains(r#"hypermesh_ebpf_runqueue_latency_seconds_bucket{le="+Inf"}"#), "{body}");
+    assert!(body.contains(r#"hypermesh_scrape_collector_success{collector="ebpf"} 1"#), "{body}");
+    if let Ok(mut promtool) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        promtool.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+        let out = promtool.wait_with_output().unwrap();
+        let report =
+            String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && report.trim().is_empty(), "promtool:\n{report}");
+    }
+
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(start.elapsed() < Duration::from_secs(15), "no exit within 15 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    let start = Instant::now();
+    while programs("hm_rq_").iter().any(|id| ours.contains(id)) {
+        assert!(start.elapsed() < Duration::from_secs(10), "runqlat still loaded after the server stopped");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
