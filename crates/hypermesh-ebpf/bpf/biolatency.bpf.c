@@ -12,6 +12,7 @@
 #include "vmlinux-min.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include "hm_log2.h"
 
 #define MAX_SLOTS 27
 #define REQ_OP_MASK 0xff
@@ -45,20 +46,6 @@ struct {
 	__type(key, struct hm_bio_key);
 	__type(value, struct hm_bio_hist);
 } hm_bio_hist SEC(".maps");
-
-/* Same bit trick as runqlat's: floor(log2(v)), 0 for v <= 1. */
-static __always_inline u32 log2_u64(u64 v)
-{
-	u32 r = 0, shift;
-
-	shift = (v > 0xffffffffULL) << 5; v >>= shift; r |= shift;
-	shift = (v > 0xffff) << 4; v >>= shift; r |= shift;
-	shift = (v > 0xff) << 3; v >>= shift; r |= shift;
-	shift = (v > 0xf) << 2; v >>= shift; r |= shift;
-	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
-	r |= (v >> 1);
-	return r;
-}
 
 static __always_inline void issued(u64 a, u64 b)
 {

@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
+#include "hm_log2.h"
 
 #define MAX_ENTRIES 10240
 #define MAX_SLOTS 27
@@ -58,19 +59,6 @@ static __always_inline void enqueue(u32 pid)
 		return;
 	ts = bpf_ktime_get_ns();
 	bpf_map_update_elem(&hm_rq_start, &pid, &ts, BPF_ANY);
-}
-
-static __always_inline u32 log2_u64(u64 v)
-{
-	u32 r = 0, shift;
-
-	shift = (v > 0xffffffffULL) << 5; v >>= shift; r |= shift;
-	shift = (v > 0xffff) << 4; v >>= shift; r |= shift;
-	shift = (v > 0xff) << 3; v >>= shift; r |= shift;
-	shift = (v > 0xf) << 2; v >>= shift; r |= shift;
-	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
-	r |= (v >> 1);
-	return r;
 }
 
 static __always_inline void record(u64 start)

@@ -9,13 +9,13 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Arguments of `hypermesh usage`.
+/// Arguments of `hypermesh usage` and `hypermesh watch`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Time between the two readings the rates are computed from (`500ms`, `1s`, `2m`).
+    /// Time between two readings (`500ms`, `1s`, `2m`).
     #[arg(long, default_value = "1s", value_parser = parse_interval)]
     pub interval: Duration,
-    /// Print one JSON object instead of tables.
+    /// Print JSON instead of tables (`watch`: one object per line per interval).
     #[arg(long)]
     pub json: bool,
 }

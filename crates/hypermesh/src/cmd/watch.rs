@@ -4,23 +4,15 @@
 //! slowly); `hypermesh usage` shows it.
 
 use super::Global;
-use super::usage::{parse_interval, render};
+use super::usage::render;
 use hypermesh_os::usage::{Rates, Sampler};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// Arguments of `hypermesh watch`.
-#[derive(clap::Args)]
-pub struct Args {
-    /// Time between readings (`500ms`, `1s`, `2m`).
-    #[arg(long, default_value = "1s", value_parser = parse_interval)]
-    pub interval: Duration,
-    /// Print one JSON object per line per interval.
-    #[arg(long)]
-    pub json: bool,
-}
+/// Arguments of `hypermesh watch`: those of `usage`.
+pub type Args = super::usage::Args;
 
 /// Runs until Ctrl-C (SIGINT) or until stdout is closed.
 pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
