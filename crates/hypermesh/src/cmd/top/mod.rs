@@ -21,6 +21,7 @@ use ratatui::DefaultTerminal;
 use sources::Sources;
 use state::State;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,9 @@ pub struct Args {
     /// Time between readings (`500ms`, `1s`, `2m`); `+` and `-` change it while running.
     #[arg(long, default_value = "1s", value_parser = parse_interval)]
     pub interval: Duration,
+    /// Directory of the asset ledger whose allocations are shown (as for `hypermesh assets`).
+    #[arg(long, env = "HYPERMESH_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Leaves raw mode and the alternate screen when dropped (normal end and errors; panics are
@@ -53,7 +57,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     // https://no-color.org: set and not empty disables colour.
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut state = State::new(args.interval, color);
-    let mut sources = Sources::open(global, &mut state)?;
+    let mut sources = Sources::open(global, args.state_dir.clone(), &mut state)?;
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
     event_loop(&mut terminal, &mut state, &mut sources)?;

@@ -36,8 +36,9 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// Opens everything and fills what `state` shows from the start.
-    pub fn open(global: &Global, state: &mut State) -> anyhow::Result<Sources> {
+    /// Opens everything and fills what `state` shows from the start; `state_dir` holds the
+    /// asset ledger (default: [`default_state_dir`]).
+    pub fn open(global: &Global, state_dir: Option<PathBuf>, state: &mut State) -> anyhow::Result<Sources> {
         let mut sampler = Sampler::new(global.fs_root()?);
         let backend = global.backend()?;
         let profile = detect(
@@ -56,7 +57,7 @@ impl Sources {
             &default_adapters(),
             &HostView { profile: &profile, live: &live, config: &config },
         );
-        let inventory = match default_state_dir() {
+        let inventory = match state_dir.or_else(default_state_dir) {
             Some(dir) => Some((inventory, dir.join(LEDGER_FILE))),
             None => {
                 state.assets = Err("no state directory (HOME is not set)".into());
