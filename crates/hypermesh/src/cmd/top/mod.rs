@@ -58,6 +58,13 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut state = State::new(args.interval, color);
     let mut sources = Sources::open(global, args.state_dir.clone(), &mut state)?;
+    // Start-up (profile detection, asset inventory, eBPF loading) frees most of what it
+    // allocated; hand those pages back so the long-running view stays small.
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free heap memory; no pointer is involved.
+    unsafe {
+        libc::malloc_trim(0);
+    }
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
     event_loop(&mut terminal, &mut state, &mut sources)?;

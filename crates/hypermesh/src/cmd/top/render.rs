@@ -100,7 +100,7 @@ fn overview(frame: &mut Frame, area: Rect, state: &State, rates: &Rates) {
     }
     frame.render_widget(Paragraph::new(psi_line(rates, state.color)), psi);
     let span = state.interval.saturating_mul(state.history.disk_read.len().min(width) as u32);
-    let title_text = format!("── throughput, last {} ", humantime_short(span));
+    let title_text = format!("── throughput, last {} ", short_duration(span));
     frame.render_widget(Paragraph::new(format!("{title_text:─<width$}")), title);
     let h = &state.history;
     for (area, name, series, color) in [
@@ -113,7 +113,7 @@ fn overview(frame: &mut Frame, area: Rect, state: &State, rates: &Rates) {
     }
 }
 
-fn humantime_short(d: Duration) -> String {
+fn short_duration(d: Duration) -> String {
     let s = d.as_secs();
     if s >= 120 { format!("{}m", s / 60) } else { format!("{s}s") }
 }
@@ -185,23 +185,17 @@ fn cpu_area(frame: &mut Frame, area: Rect, state: &State, cpu: &CpuRates) {
     let widest = groups.iter().map(|g| g.cpus.len()).max().unwrap_or(1).max(1);
     let columns = ((width / CPU_COLUMN).max(1) as usize).min(widest);
     let bar_rows: usize = groups.iter().map(|g| g.cpus.len().div_ceil(columns) + usize::from(titled)).sum();
-    let mut lines = vec![Line::from(vec![
-        Span::raw(format!("CPU {} ", percent(cpu.total_percent))),
-        Span::styled(
-            cpu.modes
-                .map(|m| {
-                    format!(
-                        "user {:.0}%  system {:.0}%  iowait {:.0}%  steal {:.0}%",
-                        m.user + m.nice,
-                        m.system + m.irq + m.softirq,
-                        m.iowait,
-                        m.steal
-                    )
-                })
-                .unwrap_or_default(),
-            Style::default(),
-        ),
-    ])];
+    let modes = cpu.modes.map(|m| {
+        format!(
+            "  user {:.0}%  system {:.0}%  iowait {:.0}%  steal {:.0}%",
+            m.user + m.nice,
+            m.system + m.irq + m.softirq,
+            m.iowait,
+            m.steal
+        )
+    });
+    let mut lines =
+        vec![Line::raw(format!("CPU {}{}", percent(cpu.total_percent), modes.unwrap_or_default()))];
     let strip = bar_rows + 1 > area.height as usize;
     for g in groups {
         let loads: Vec<Option<f64>> = g.cpus.iter().map(|c| load(*c)).collect();

@@ -12,7 +12,7 @@ use hypermesh_os::usage::filesystems::{Filesystems, FsUsage};
 use hypermesh_os::usage::loadavg::LoadAvg;
 use hypermesh_os::usage::memory::MemoryNow;
 use hypermesh_os::usage::rates::{
-    CgroupReport, CpuRates, DiskTotals, MemoryRates, PerCpu, PsiRates, PsiReport, Rates,
+    CgroupReport, CpuModes, CpuRates, DiskTotals, MemoryRates, PerCpu, PsiRates, PsiReport, Rates,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -37,7 +37,14 @@ fn rates(n: u32) -> Rates {
         interval_seconds: 1.0,
         cpu: Some(CpuRates {
             total_percent: Some(42.0),
-            modes: None,
+            modes: Some(CpuModes {
+                user: 28.0,
+                nice: 2.0,
+                system: 9.0,
+                softirq: 1.0,
+                iowait: 2.0,
+                ..CpuModes::default()
+            }),
             per_cpu,
             online_cpus: n as usize,
             context_switches_per_sec: None,
@@ -124,7 +131,7 @@ fn two_cpus_in_80x24_show_bars_memory_pressure_and_throughput() {
     let (y, cpus) = find(&rows, "0 [").expect(&all);
     assert_eq!(y, 2, "{all}");
     assert!(cpus.contains(" 0%") && cpus.contains("1 [") && cpus.contains(" 37%"), "{all}");
-    assert!(has(&rows, "CPU  42%"), "{all}");
+    assert!(has(&rows, "CPU  42%  user 30%  system 10%  iowait 2%  steal 0%"), "{all}");
     let (mem_y, mem) = find(&rows, "Mem  [").expect(&all);
     assert!(mem.contains(" 25% 6.0 GiB / 24.0 GiB"), "{all}");
     assert_eq!(mem_y, 24 - 8, "the bottom block is 8 rows: {all}");
