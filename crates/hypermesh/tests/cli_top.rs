@@ -46,6 +46,15 @@ impl Drop for Tmux {
     }
 }
 
+/// The status printed after `marker` (`marker=$?` as typed has none yet).
+fn exit_status(pane: &str, marker: &str) -> Option<i32> {
+    pane.match_indices(marker).find_map(|(i, _)| {
+        let rest = &pane[i + marker.len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    })
+}
+
 /// IEC size as `top` prints it (one decimal, `GiB`).
 fn iec(n: u64) -> String {
     let mut value = n as f64;
@@ -84,8 +93,9 @@ fn top_in_tmux_shows_the_profile_figures_and_q_restores_the_terminal() {
     let started =
         tmux.cmd(&["-f", "/dev/null", "new-session", "-d", "-s", "top", "-x", "100", "-y", "30", shell]);
     assert!(started.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&started.stderr));
-    tmux.cmd(&["send-keys", "-t", "top", "echo shell-before-top", "Enter"]);
-    tmux.wait_for("the shell", |t| t.lines().any(|l| l == "shell-before-top"));
+    // The output differs from the typed command, so the echoed input does not count.
+    tmux.cmd(&["send-keys", "-t", "top", "echo shell-before-$((40 + 2))", "Enter"]);
+    tmux.wait_for("the shell", |t| t.contains("shell-before-42"));
     let line = format!(
         "HYPERMESH_STATE_DIR={} {BIN} top; echo top-exited-with=$?",
         Path::new(state.path()).display()
@@ -101,10 +111,19 @@ fn top_in_tmux_shows_the_profile_figures_and_q_restores_the_terminal() {
     tmux.cmd(&["send-keys", "-t", "top", "Tab"]);
     tmux.wait_for("the System pane", |t| t.contains("[System]") && t.contains("Filesystems"));
     tmux.cmd(&["send-keys", "-t", "top", "q"]);
-    let after = tmux.wait_for("top to exit", |t| t.contains("top-exited-with="));
-    assert!(after.contains("top-exited-with=0"), "{after}");
+    let after = tmux.wait_for("top to exit", |t| exit_status(t, "top-exited-with=").is_some());
+    assert_eq!(exit_status(&after, "top-exited-with="), Some(0), "{after}");
     assert_eq!(tmux.format("#{alternate_on}"), "0", "alternate screen left");
-    assert!(after.contains("shell-before-top"), "the shell's screen is back: {after}");
+    assert!(after.contains("shell-before-42"), "the shell's screen is back: {after}");
     assert!(!after.contains("[System]"), "no frame left behind: {after}");
     assert_eq!(tmux.format("#{pane_current_command}"), "sh", "top is gone");
+
+    // Ctrl-C (a key in raw mode, not a signal) ends it the same way.
+    tmux.cmd(&["send-keys", "-t", "top", "clear", "Enter"]);
+    tmux.cmd(&["send-keys", "-t", "top", &line.replace("top-exited", "top-again"), "Enter"]);
+    tmux.wait_for("the second first frame", |t| t.lines().next().is_some_and(|l| l.contains(" CPUs ")));
+    tmux.cmd(&["send-keys", "-t", "top", "C-c"]);
+    let after = tmux.wait_for("top to exit on Ctrl-C", |t| exit_status(t, "top-again-with=").is_some());
+    assert_eq!(exit_status(&after, "top-again-with="), Some(0), "{after}");
+    assert_eq!(tmux.format("#{alternate_on}"), "0", "alternate screen left");
 }

@@ -37,6 +37,10 @@ pub struct Args {
     /// Directory of the asset ledger whose allocations are shown (as for `hypermesh assets`).
     #[arg(long, env = "HYPERMESH_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Do not load the eBPF latency program (it costs about 14 MiB of resident memory while
+    /// `top` runs: the parsed kernel BTF stays loaded).
+    #[arg(long)]
+    pub no_ebpf: bool,
 }
 
 /// Leaves raw mode and the alternate screen when dropped (normal end and errors; panics are
@@ -57,7 +61,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     // https://no-color.org: set and not empty disables colour.
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut state = State::new(args.interval, color);
-    let mut sources = Sources::open(global, args.state_dir.clone(), &mut state)?;
+    let mut sources = Sources::open(global, args.state_dir.clone(), !args.no_ebpf, &mut state)?;
     // Start-up (profile detection, asset inventory, eBPF loading) frees most of what it
     // allocated; hand those pages back so the long-running view stays small.
     #[cfg(target_env = "gnu")]

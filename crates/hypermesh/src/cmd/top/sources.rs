@@ -37,8 +37,13 @@ pub struct Sources {
 
 impl Sources {
     /// Opens everything and fills what `state` shows from the start; `state_dir` holds the
-    /// asset ledger (default: [`default_state_dir`]).
-    pub fn open(global: &Global, state_dir: Option<PathBuf>, state: &mut State) -> anyhow::Result<Sources> {
+    /// asset ledger (default: [`default_state_dir`]); `ebpf` false leaves runqlat unloaded.
+    pub fn open(
+        global: &Global,
+        state_dir: Option<PathBuf>,
+        ebpf: bool,
+        state: &mut State,
+    ) -> anyhow::Result<Sources> {
         let mut sampler = Sampler::new(global.fs_root()?);
         let backend = global.backend()?;
         let profile = detect(
@@ -64,7 +69,8 @@ impl Sources {
                 None
             }
         };
-        let runqlat = match start_runqlat(sampler.root()) {
+        let started = if ebpf { start_runqlat(sampler.root()) } else { Err("not loaded (--no-ebpf)".into()) };
+        let runqlat = match started {
             Ok(rq) => Some((rq, Vec::new())),
             Err(why) => {
                 state.runqlat = Err(why);
