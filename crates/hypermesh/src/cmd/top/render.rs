@@ -15,7 +15,7 @@ use std::time::Duration;
 
 /// Narrowest CPU bar column (label, bar, percentage).
 const CPU_COLUMN: u16 = 18;
-/// Rows under the CPUs on the overview: memory, swap, PSI, a title and four throughput rows.
+/// Rows under the CPUs on the overview at least: memory, swap, PSI, a title, four graphs.
 const OVERVIEW_BOTTOM: u16 = 8;
 
 /// Draws the whole frame.
@@ -58,14 +58,25 @@ fn interval(d: Duration) -> String {
 }
 
 fn overview(frame: &mut Frame, area: Rect, state: &State, rates: &Rates) {
-    let bottom = OVERVIEW_BOTTOM.min(area.height.saturating_sub(3));
-    let [cpus, rest] = Layout::vertical([Constraint::Min(0), Constraint::Length(bottom)]).areas(area);
-    match &rates.cpu {
-        Some(cpu) => cpu_area(frame, cpus, state, cpu),
-        None => frame.render_widget(Paragraph::new(unavailable("CPU", rates, "cpu")), cpus),
-    }
-    let [mem, swap, psi, title, disk_r, disk_w, net_rx, net_tx] =
-        Layout::vertical([Constraint::Length(1); 8]).areas(rest);
+    // The CPUs take what they need (at most what leaves the rows below); the throughput
+    // graphs share whatever height is left.
+    let room = area.height.saturating_sub(OVERVIEW_BOTTOM).max(1);
+    let cpu_lines = match &rates.cpu {
+        Some(cpu) => cpu_lines(state, cpu, area.width, room),
+        None => vec![Line::raw(unavailable("CPU", rates, "cpu"))],
+    };
+    let cpu_height = (cpu_lines.len() as u16).min(room);
+    let [cpus, mem, swap, psi, title, graphs] = Layout::vertical([
+        Constraint::Length(cpu_height),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(cpu_lines), cpus);
+    let [disk_r, disk_w, net_rx, net_tx] = Layout::vertical([Constraint::Ratio(1, 4); 4]).areas(graphs);
     let width = area.width as usize;
     match rates.memory.as_ref().and_then(|m| m.now) {
         Some(m) => {
@@ -129,12 +140,14 @@ fn throughput_row(
     let now = series.back().copied().unwrap_or(0);
     let label = format!("{name:<11}{:>12} ", format!("{}/s", bytes(now)));
     let [l, s] = Layout::horizontal([Constraint::Length(label.len() as u16), Constraint::Min(0)]).areas(area);
-    frame.render_widget(Paragraph::new(label), l);
     let skip = series.len().saturating_sub(s.width as usize);
     let data: Vec<u64> = series.iter().skip(skip).copied().collect();
+    let peak = data.iter().copied().max().unwrap_or(0);
+    // The peak shown goes on a second row when the graph is taller than one.
+    let peak_label = format!("{:>23} ", format!("peak {}/s", bytes(peak)));
+    frame.render_widget(Paragraph::new(vec![Line::raw(label), Line::raw(peak_label)]), l);
     // An idle series stays flat: the scale is at least 1 B/s.
-    let max = data.iter().copied().max().unwrap_or(0).max(1);
-    frame.render_widget(Sparkline::default().data(data).max(max).style(style), s);
+    frame.render_widget(Sparkline::default().data(data).max(peak.max(1)).style(style), s);
 }
 
 /// `PSI some avg10  cpu 0.00  memory 0.00  io 0.00  irq -`, or why it is missing.
@@ -168,8 +181,9 @@ fn unavailable(what: &str, rates: &Rates, source: &str) -> String {
     format!("{what} unavailable: {why}")
 }
 
-/// Per-CPU bars grouped by package or core kind, or a heat strip when bars do not fit.
-fn cpu_area(frame: &mut Frame, area: Rect, state: &State, cpu: &CpuRates) {
+/// Per-CPU bars grouped by package or core kind, or a heat strip when bars do not fit in
+/// `height` rows.
+fn cpu_lines(state: &State, cpu: &CpuRates, width: u16, height: u16) -> Vec<Line<'static>> {
     let load = |id: u32| {
         cpu.per_cpu.binary_search_by_key(&id, |p| p.cpu).ok().and_then(|i| cpu.per_cpu[i].total_percent)
     };
@@ -181,7 +195,7 @@ fn cpu_area(frame: &mut Frame, area: Rect, state: &State, cpu: &CpuRates) {
         &state.cpu_groups
     };
     let titled = groups.len() > 1;
-    let width = area.width.max(1);
+    let width = width.max(1);
     let widest = groups.iter().map(|g| g.cpus.len()).max().unwrap_or(1).max(1);
     let columns = ((width / CPU_COLUMN).max(1) as usize).min(widest);
     let bar_rows: usize = groups.iter().map(|g| g.cpus.len().div_ceil(columns) + usize::from(titled)).sum();
@@ -196,7 +210,7 @@ fn cpu_area(frame: &mut Frame, area: Rect, state: &State, cpu: &CpuRates) {
     });
     let mut lines =
         vec![Line::raw(format!("CPU {}{}", percent(cpu.total_percent), modes.unwrap_or_default()))];
-    let strip = bar_rows + 1 > area.height as usize;
+    let strip = bar_rows + 1 > height as usize;
     for g in groups {
         let loads: Vec<Option<f64>> = g.cpus.iter().map(|c| load(*c)).collect();
         if titled || strip {
@@ -225,7 +239,7 @@ fn cpu_area(frame: &mut Frame, area: Rect, state: &State, cpu: &CpuRates) {
             lines.push(Line::from(spans));
         }
     }
-    frame.render_widget(Paragraph::new(lines), area);
+    lines
 }
 
 fn system(frame: &mut Frame, area: Rect, state: &State, rates: &Rates) {

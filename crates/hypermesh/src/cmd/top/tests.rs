@@ -134,13 +134,20 @@ fn two_cpus_in_80x24_show_bars_memory_pressure_and_throughput() {
     assert!(has(&rows, "CPU  42%  user 30%  system 10%  iowait 2%  steal 0%"), "{all}");
     let (mem_y, mem) = find(&rows, "Mem  [").expect(&all);
     assert!(mem.contains(" 25% 6.0 GiB / 24.0 GiB"), "{all}");
-    assert_eq!(mem_y, 24 - 8, "the bottom block is 8 rows: {all}");
+    assert_eq!(mem_y, 3, "right under the two CPUs' rows: {all}");
     assert!(has(&rows, "Swap none configured"), "{all}");
     assert!(has(&rows, "PSI avg10 some  cpu 1.25%  memory 0.00%  io 12.50%  irq 0.00%"), "{all}");
     assert!(has(&rows, "── throughput, last 3s"), "{all}");
-    let (_, read) = find(&rows, "disk read").expect(&all);
-    assert!(read.contains("3.0 MiB/s █"), "{all}");
-    assert_eq!(rows.last().map(|r| r.starts_with("net tx")), Some(true), "{all}");
+    // The graphs share the 17 rows left: 4 each, the first row with the value, the second
+    // with the peak, the bars full height.
+    let (y, read) = find(&rows, "disk read").expect(&all);
+    assert!(read.contains("3.0 MiB/s ███"), "{all}");
+    assert!(rows[y + 1].contains("peak 3.0 MiB/s ███") && rows[y + 3].contains("███"), "{all}");
+    let (y_write, write) = find(&rows, "disk write").expect(&all);
+    assert_eq!(y_write, y + 4, "{all}");
+    assert!(write.contains("0 B/s") && !write.contains('█') && !rows[y_write + 3].contains('█'), "{all}");
+    let (y_tx, _) = find(&rows, "net tx").expect(&all);
+    assert!(y_tx > y_write && y_tx < 24, "{all}");
 }
 
 #[test]
