@@ -35,6 +35,8 @@ enum Command {
     Usage(cmd::usage::Args),
     /// Usage every interval until Ctrl-C: JSON lines (--json) or a refreshing table.
     Watch(cmd::watch::Args),
+    /// Live terminal view: CPUs, memory, pressure, I/O, filesystems, GPUs, assets, eBPF latency.
+    Top(cmd::top::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Ebpf(args) => cmd::ebpf::run(&cli.global, args),
         Command::Usage(args) => cmd::usage::run(&cli.global, args),
         Command::Watch(args) => cmd::watch::run(&cli.global, args),
+        Command::Top(args) => cmd::top::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

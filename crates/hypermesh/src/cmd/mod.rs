@@ -8,6 +8,7 @@ pub mod nfd;
 pub mod output;
 pub mod profile;
 pub mod serve;
+pub mod top;
 pub mod usage;
 pub mod watch;
 
