@@ -16,7 +16,7 @@ use aya::{Btf, Ebpf, EbpfLoader};
 use hypermesh_os::FsRoot;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex};
 
 /// Prefix of every program and map name we load, so `bpftool prog show` and `ebpf list` can
 /// tell ours apart.
@@ -139,11 +139,20 @@ pub struct Chosen {
     pub prog_id: u32,
 }
 
-/// The kernel's BTF, parsed once per process and shared by every load (aya's parse costs
-/// tens of ms). `None` when the kernel has none.
-pub fn kernel_btf() -> Option<&'static Btf> {
-    static BTF: OnceLock<Option<Btf>> = OnceLock::new();
-    BTF.get_or_init(|| Btf::from_sys_fs().ok()).as_ref()
+/// The parsed kernel BTF once read (`Some(None)`: the kernel has none).
+static KERNEL_BTF: Mutex<Option<Option<Arc<Btf>>>> = Mutex::new(None);
+
+/// The kernel's BTF, parsed once and shared by every load until [`release_kernel_btf`] (aya's
+/// parse costs tens of ms). `None` when the kernel has none.
+pub fn kernel_btf() -> Option<Arc<Btf>> {
+    let mut cached = KERNEL_BTF.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    cached.get_or_insert_with(|| Btf::from_sys_fs().ok().map(Arc::new)).clone()
+}
+
+/// Frees the parsed kernel BTF (some 14 MiB here) once a long-running process has loaded its
+/// programs; a later load parses it again.
+pub fn release_kernel_btf() {
+    *KERNEL_BTF.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
 }
 
 /// A loaded, attached program set. Dropping it detaches and unloads everything not pinned.
@@ -209,7 +218,7 @@ impl Loaded {
         let mut loader = EbpfLoader::new();
         // Maps aya has no typed wrapper for (task storage) are still created; only the
         // programs touch them.
-        loader.btf(btf).allow_unsupported_maps();
+        loader.btf(btf.as_deref()).allow_unsupported_maps();
         let mut ebpf = match &spec.object {
             Object::Embedded(bytes) => loader.load(bytes),
             Object::Path(p) => loader.load_file(p),
@@ -220,7 +229,7 @@ impl Loaded {
             let mut fell_back = Vec::new();
             let mut picked = None;
             for v in hook.chain {
-                match attach(&mut ebpf, v, btf) {
+                match attach(&mut ebpf, v, btf.as_deref()) {
                     Ok((id, link)) => {
                         if let Some(link) = link {
                             links.push((chosen.len(), link));

@@ -63,7 +63,9 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     let mut state = State::new(args.interval, color);
     let mut sources = Sources::open(global, args.state_dir.clone(), !args.no_ebpf, &mut state)?;
     // Start-up (profile detection, asset inventory, eBPF loading) frees most of what it
-    // allocated; hand those pages back so the long-running view stays small.
+    // allocated, once the kernel BTF parsed for loading is dropped too; hand those pages back
+    // so the long-running view stays small.
+    hypermesh_ebpf::lifecycle::release_kernel_btf();
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only releases free heap memory; no pointer is involved.
     unsafe {
