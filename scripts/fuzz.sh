@@ -72,7 +72,7 @@ live() {
 }
 
 seed() {
-    local target=$1 corpus=$2 n=0 p f
+    local target=$1 corpus=$2 n=0 p f v
     mkdir -p "$corpus"
     for p in $(patterns "$target"); do
         while IFS= read -r -d '' f; do
@@ -80,9 +80,15 @@ seed() {
         done < <(find "$fixtures" -type f -path "$p" -print0 2>/dev/null)
     done
     for f in $(live "$target"); do
-        [ -r "$f" ] && cat "$f" > "$corpus/live-$((n++))" 2>/dev/null || true
+        [ -r "$f" ] && cat "$f" >"$corpus/live-${f//\//_}" 2>/dev/null || true
     done
-    echo "$n"
+    if [ "$target" = cgroup ]; then
+        # The fixtures hold no cgroup limit files: the kernel's forms, written here.
+        for v in "max 100000" "50000 100000" "max" "9223372036854771712" "0" "1048576"; do
+            echo "$v" >"$corpus/form-${v// /_}"
+        done
+    fi
+    ls "$corpus" | wc -l
 }
 
 cd "$repo/fuzz"
