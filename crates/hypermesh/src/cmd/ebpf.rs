@@ -132,6 +132,12 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             } else {
                 print!("{}", render_probe(&p));
             }
+            // Without the capabilities every load test above was refused: say why on stderr and
+            // fail, as `bpftool feature probe` does, so scripts do not take "denied" for absent.
+            if let Err(e) = lifecycle::preflight(&root) {
+                eprintln!("hypermesh: probe incomplete: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { file, json } => {
