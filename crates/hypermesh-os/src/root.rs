@@ -16,6 +16,9 @@ use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
+/// How often an `openat2` that raced with a rename or mount (EAGAIN) is tried again.
+const OPENAT2_RETRIES: usize = 16;
+
 /// Largest file a reader accepts; larger ones are reported, not read (a hostile or broken tree
 /// must not exhaust memory).
 pub const MAX_FILE_BYTES: usize = 16 << 20;
@@ -243,7 +246,17 @@ impl FsRoot {
                 let rel = path.trim_start_matches('/');
                 let rel = if rel.is_empty() { "." } else { rel };
                 let how = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
-                match rustix::fs::openat2(root, rel, flags, Mode::empty(), how) {
+                // EAGAIN: a rename or mount anywhere on the system raced with a `..` in the
+                // path (relative sysfs links are full of them); the kernel asks to try again.
+                let attempt = || rustix::fs::openat2(root, rel, flags, Mode::empty(), how);
+                let mut result = attempt();
+                for _ in 0..OPENAT2_RETRIES {
+                    if !matches!(result, Err(rustix::io::Errno::AGAIN)) {
+                        break;
+                    }
+                    result = attempt();
+                }
+                match result {
                     Err(rustix::io::Errno::NOSYS) => {
                         // Kernels before 5.6 lack openat2: resolve inside the root by hand.
                         let resolved = self.resolve(path).map_err(|e| match e {
