@@ -8,6 +8,7 @@ pub mod capture;
 pub mod cpulist;
 pub mod error;
 pub mod gpu;
+pub mod heap;
 pub mod linux;
 pub mod model;
 pub mod portable;

@@ -90,6 +90,8 @@ impl AssetsSource {
             return Ok(listing.clone());
         }
         let listing = Arc::new(Listing::look(&self.inventory, &self.ledger, LEDGER_WAIT)?);
+        // Opening the ledger allocates more than the listing keeps.
+        hypermesh_os::heap::release_free();
         // Stamp after reading: a first look creates the file.
         *cached =
             std::fs::metadata(&self.ledger).ok().map(|m| ((m.modified().ok(), m.len()), listing.clone()));

@@ -55,6 +55,8 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     let sources = Arc::new(Sources::new(global.fs_root()?, profile, assets));
     let collectors = hypermesh_server::collectors::build(&args.collectors, &sources)?;
     let app = App::new(Scraper::new(collectors), sources)?;
+    // Detection and the first asset listing are done: give their freed memory back.
+    hypermesh_os::heap::release_free();
     run_blocking(ServeOptions { listen: args.listen, web, app, limits: Limits::default() })
         .with_context(|| format!("serving on {}", args.listen))?;
     Ok(ExitCode::SUCCESS)

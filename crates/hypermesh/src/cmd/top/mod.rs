@@ -66,11 +66,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     // allocated, once the kernel BTF parsed for loading is dropped too; hand those pages back
     // so the long-running view stays small.
     hypermesh_ebpf::lifecycle::release_kernel_btf();
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only releases free heap memory; no pointer is involved.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    hypermesh_os::heap::release_free();
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
     event_loop(&mut terminal, &mut state, &mut sources)?;
