@@ -126,3 +126,19 @@ fn unknown_ids_and_bad_arguments_are_clear_errors() {
         hypermesh(dir.path(), &["allocate", "--kind", "tpu", "--count", "1", "--holder", "j", "--for", "1h"]);
     assert!(stderr(&out).contains("unknown asset kind"), "{}", stderr(&out));
 }
+
+#[test]
+fn utilisation_is_measured_only_when_an_interval_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let quick = json(&hypermesh(dir.path(), &["--json"]));
+    for cpu in assets_of_kind(&quick, "cpu") {
+        assert_eq!(cpu["utilisation"], Value::Null, "no interval, no utilisation: {cpu}");
+    }
+    let measured = json(&hypermesh(dir.path(), &["--json", "--utilisation-interval", "200ms"]));
+    let cpus = assets_of_kind(&measured, "cpu");
+    assert!(!cpus.is_empty(), "{measured}");
+    for cpu in cpus {
+        let u = cpu["utilisation"].as_f64().unwrap_or_else(|| panic!("no utilisation: {cpu}"));
+        assert!((0.0..=1.0).contains(&u), "{cpu}");
+    }
+}

@@ -46,6 +46,10 @@ pub struct AssetOptions {
     /// Percentage of every filesystem kept free.
     #[arg(long, global = true, value_name = "PERCENT", default_value_t = 5.0)]
     pub reserve_storage_percent: f64,
+    /// Measure CPU utilisation over this interval (`500ms`, `1s`) before listing; without it
+    /// utilisation is unknown (`-`), which keeps the command at a few milliseconds.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = super::usage::parse_interval)]
+    pub utilisation_interval: Option<Duration>,
 }
 
 /// How long to wait for another `hypermesh assets` holding the ledger (one command at most).
@@ -63,7 +67,7 @@ impl AssetOptions {
     }
 
     /// The host's assets as the adapters see them now. The cgroup's CPU quota and memory limit
-    /// come from one usage sample (utilisation needs two, so it stays unknown here).
+    /// come from the usage sampler; utilisation too when `--utilisation-interval` is given.
     pub fn inventory(&self, global: &Global) -> anyhow::Result<Inventory> {
         let config = self.config()?;
         let backend = global.backend()?;
@@ -71,8 +75,16 @@ impl AssetOptions {
             backend.as_ref(),
             &[Section::Cpu, Section::Numa, Section::Memory, Section::Storage, Section::Gpus],
         );
-        let sample = Sampler::new(global.fs_root()?).sample();
-        let live = LiveState::from_usage(&Rates::between(&sample, &sample));
+        let mut sampler = Sampler::new(global.fs_root()?);
+        let first = sampler.sample();
+        let rates = match self.utilisation_interval {
+            Some(interval) => {
+                std::thread::sleep(interval);
+                Rates::between(&first, &sampler.sample())
+            }
+            None => Rates::between(&first, &first),
+        };
+        let live = LiveState::from_usage(&rates);
         Ok(Inventory::collect(
             &default_adapters(),
             &HostView { profile: &profile, live: &live, config: &config },
