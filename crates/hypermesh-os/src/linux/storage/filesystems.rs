@@ -168,7 +168,9 @@ fn read_mountinfo(root: &FsRoot) -> Result<(&'static str, String)> {
 }
 
 /// Drops pseudo filesystems (unless asked for), over-mounted mounts and bind-mount duplicates,
-/// keeping mountinfo order.
+/// keeping mountinfo order. Like df, a device mounted more than once (bind mounts, also of a
+/// subdirectory such as `ip netns`'s `/run/netns`) is one filesystem, listed at its shortest
+/// mount point; btrfs subvolumes (one device, different roots) stay apart, as df shows them.
 pub fn select(mounts: Vec<Mount>, include_pseudo: bool) -> Vec<Mount> {
     let mut last_on_point: HashMap<&str, usize> = HashMap::new();
     for (i, m) in mounts.iter().enumerate() {
@@ -181,18 +183,22 @@ pub fn select(mounts: Vec<Mount>, include_pseudo: bool) -> Vec<Mount> {
         .collect();
     let mut kept: Vec<Mount> = Vec::new();
     let mut by_source: HashMap<(String, String), usize> = HashMap::new();
+    let key = |m: &Mount| {
+        let root = if m.fs_type == "btrfs" { m.root.clone() } else { String::new() };
+        (m.major_minor.clone(), root)
+    };
     for (m, visible) in mounts.into_iter().zip(visible) {
         if !visible || (!include_pseudo && PSEUDO_FS_TYPES.contains(&m.fs_type.as_str())) {
             continue;
         }
-        match by_source.get(&(m.major_minor.clone(), m.root.clone())) {
+        match by_source.get(&key(&m)) {
             Some(&at) => {
                 if m.mount_point.len() < kept[at].mount_point.len() {
                     kept[at] = m;
                 }
             }
             None => {
-                by_source.insert((m.major_minor.clone(), m.root.clone()), kept.len());
+                by_source.insert(key(&m), kept.len());
                 kept.push(m);
             }
         }
@@ -364,6 +370,8 @@ mod tests {
 30 25 0:27 / /dev/shm rw,relatime - tmpfs tmpfs rw,size=2k
 40 27 254:0 / /srv/bind/deeper rw - ext4 /dev/vda rw
 41 27 254:0 /home /home rw - ext4 /dev/vda rw
+44 27 0:50 /@ /data rw - btrfs /dev/vdb rw
+45 27 0:50 /@home /data/home rw - btrfs /dev/vdb rw
 42 27 0:42 / /mnt/nfs rw - nfs4 srv:/x rw
 43 27 0:42 / /mnt/n rw - nfs4 srv:/x rw
 ";
@@ -374,7 +382,13 @@ mod tests {
         assert!(bad.is_empty());
         let kept: Vec<(String, String)> =
             select(mounts.clone(), false).into_iter().map(|m| (m.mount_point, m.major_minor)).collect();
-        let expect = [("/", "254:0"), ("/dev/shm", "0:27"), ("/home", "254:0"), ("/mnt/n", "0:42")];
+        let expect = [
+            ("/", "254:0"),
+            ("/dev/shm", "0:27"),
+            ("/data", "0:50"),
+            ("/data/home", "0:50"),
+            ("/mnt/n", "0:42"),
+        ];
         let expect: Vec<(String, String)> =
             expect.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
         assert_eq!(kept, expect);
@@ -438,7 +452,7 @@ mod tests {
         let (_d, root) = hand_root(TEXT);
         let mut problems = Problems::new();
         let fs = detect(&root, &mut problems).unwrap();
-        assert_eq!(fs.len(), 4);
+        assert_eq!(fs.len(), 5);
         assert!(fs.iter().all(|f| f.total_bytes.is_none()), "{fs:?}");
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(fs[0].options, ["rw", "relatime", "discard"]);
