@@ -1,5 +1,5 @@
 //! Where `top`'s numbers come from: the usage sampler (one sample per tick), plus what is found
-//! once at start (CPU grouping, GPUs, asset inventory, the runqlat eBPF program) and refreshed
+//! once at start (CPU grouping, GPUs, asset inventory, the runqlat and biolatency eBPF programs) and refreshed
 //! with it: NVML live values every tick, filesystem space and the asset ledger every tenth.
 
 use super::state::{AssetTotals, CpuGroup, State};
@@ -9,27 +9,26 @@ use hypermesh_assets::{
 };
 use hypermesh_ebpf::lifecycle;
 use hypermesh_ebpf::maps::Log2Histogram;
+use hypermesh_ebpf::maps::sum_cpus;
+use hypermesh_ebpf::programs::biolatency::Biolatency;
 use hypermesh_ebpf::programs::runqlat::Runqlat;
 use hypermesh_os::gpu::nvml::{self, NVIDIA_VENDOR_ID};
 use hypermesh_os::model::Cpu;
 use hypermesh_os::usage::filesystems;
 use hypermesh_os::usage::{Rates, Sample, Sampler};
-use hypermesh_os::{FsRoot, Section, detect};
+use hypermesh_os::{Section, detect};
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Filesystems and the ledger are read every this many ticks (statvfs can be slow).
 const SLOW_EVERY: u64 = 10;
 
-/// Why block I/O latency is not shown.
-const NO_BIOLAT: &str =
-    "hypermesh-ebpf has no block I/O latency program yet (only runqlat, syscalls, exec, tcp)";
-
 /// The open sources.
 pub struct Sources {
     sampler: Sampler,
     prev: Sample,
     runqlat: Option<(Runqlat, Vec<u64>)>,
+    biolatency: Option<(Biolatency, Vec<u64>)>,
     inventory: Option<(Inventory, PathBuf)>,
     nvidia: bool,
     ticks: u64,
@@ -69,17 +68,27 @@ impl Sources {
                 None
             }
         };
-        let started = if ebpf { start_runqlat(sampler.root()) } else { Err("not loaded (--no-ebpf)".into()) };
-        let runqlat = match started {
+        let allowed = if ebpf {
+            lifecycle::preflight(sampler.root()).map(drop).map_err(|e| e.to_string())
+        } else {
+            Err("not loaded (--no-ebpf)".into())
+        };
+        let runqlat = match allowed.clone().and_then(|()| Runqlat::start().map_err(|e| e.to_string())) {
             Ok(rq) => Some((rq, Vec::new())),
             Err(why) => {
                 state.runqlat = Err(why);
                 None
             }
         };
-        state.biolat = Err(NO_BIOLAT.into());
+        let biolatency = match allowed.and_then(|()| Biolatency::start().map_err(|e| e.to_string())) {
+            Ok(bio) => Some((bio, Vec::new())),
+            Err(why) => {
+                state.biolat = Err(why);
+                None
+            }
+        };
         let prev = sampler.sample();
-        let mut sources = Sources { sampler, prev, runqlat, inventory, nvidia, ticks: 0 };
+        let mut sources = Sources { sampler, prev, runqlat, biolatency, inventory, nvidia, ticks: 0 };
         sources.slow(state);
         Ok(sources)
     }
@@ -92,6 +101,14 @@ impl Sources {
         self.prev = cur;
         if let Some((rq, before)) = &mut self.runqlat {
             state.runqlat = rq.histogram().map(|h| interval_histogram(before, h)).map_err(|e| e.to_string());
+        }
+        if let Some((bio, before)) = &mut self.biolatency {
+            // Every disk and operation together: the pane is one histogram.
+            let all = bio.histograms(self.sampler.root()).map(|per_disk| {
+                let slots: Vec<Vec<u64>> = per_disk.into_iter().map(|d| d.hist.slots).collect();
+                Log2Histogram { slots: sum_cpus(&slots) }
+            });
+            state.biolat = all.map(|h| interval_histogram(before, h)).map_err(|e| e.to_string());
         }
         if self.nvidia {
             refresh_nvml(state);
@@ -109,12 +126,6 @@ impl Sources {
             state.assets = asset_totals(inventory, path);
         }
     }
-}
-
-/// Checks privileges, then loads and attaches runqlat; the reason when either fails.
-fn start_runqlat(root: &FsRoot) -> Result<Runqlat, String> {
-    lifecycle::preflight(root).map_err(|e| e.to_string())?;
-    Runqlat::start().map_err(|e| e.to_string())
 }
 
 /// The counts added since `before` (cumulative slots), keeping the new totals in `before`.
