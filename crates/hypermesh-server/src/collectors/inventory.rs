@@ -7,11 +7,10 @@
 //! `hypermesh_inventory_section_detected{section}` tells which sections could not be read.
 
 use crate::collector::{CollectError, Collector};
-use crate::rows::{GaugeRows, Labels};
+use crate::rows::{GaugeRows, Labels, snake_name};
 use hypermesh_os::model::{Cpu, Storage};
 use hypermesh_os::{HostProfile, Section};
 use prometheus_client::registry::Registry;
-use serde::Serialize;
 use std::sync::Arc;
 
 /// Name of this collector.
@@ -312,11 +311,6 @@ fn node(id: u32) -> Labels {
 /// Label pairs, unknown values as empty strings (which Prometheus treats as absent).
 fn labels(pairs: &[(&'static str, Option<String>)]) -> Labels {
     pairs.iter().map(|(k, v)| (*k, v.clone().unwrap_or_default())).collect()
-}
-
-/// The snake_case name serde gives a unit enum variant (`nvme`, `discrete`).
-fn snake_name<T: Serialize>(value: T) -> Option<String> {
-    serde_json::to_value(value).ok()?.as_str().map(str::to_string)
 }
 
 /// Collects non-empty families.

@@ -8,7 +8,7 @@
 //! network all fail. Totals that do not change (MemTotal, swap size) are the inventory's.
 
 use crate::collector::{CollectError, Collector};
-use crate::rows::{CounterRows, GaugeRows, Labels};
+use crate::rows::{CounterRows, GaugeRows, Labels, snake_name};
 use crate::sources::Sources;
 use hypermesh_os::usage::diskstats::DiskCounters;
 use hypermesh_os::usage::netdev::NetCounters;
@@ -167,8 +167,7 @@ impl Usage {
             Err(_) => source("cgroup", false, None),
         }
         r.register("usage_source_up", "Whether a usage source could be read this scrape", GaugeRows::new(up));
-        let essential = [&s.stat.is_err(), &s.memory.is_err(), &s.disks.is_err(), &s.network.is_err()];
-        if essential.iter().all(|failed| **failed) {
+        if s.stat.is_err() && s.memory.is_err() && s.disks.is_err() && s.network.is_err() {
             return Err(failed.join("; ").into());
         }
         Ok(())
@@ -195,20 +194,21 @@ impl Usage {
     }
 
     fn disks(&self, r: &mut Registry, disks: &[DiskCounters]) {
-        let labels = |d: &DiskCounters| {
-            let kind = serde_json::to_value(d.kind).ok().and_then(|v| v.as_str().map(str::to_string));
-            vec![("device", d.name.clone()), ("kind", kind.unwrap_or_default())]
-        };
+        // Labels are built once per disk and shared by its nine series.
+        let labels: Vec<Labels> = disks
+            .iter()
+            .map(|d| vec![("device", d.name.clone()), ("kind", snake_name(d.kind).unwrap_or_default())])
+            .collect();
         let ms = |v: u64| v as f64 / 1000.0;
         fn rows<V>(
             disks: &[DiskCounters],
-            labels: impl Fn(&DiskCounters) -> Labels,
+            labels: &[Labels],
             f: impl Fn(&DiskCounters) -> V,
         ) -> Vec<(Labels, V)> {
-            disks.iter().map(|d| (labels(d), f(d))).collect()
+            disks.iter().zip(labels).map(|(d, l)| (l.clone(), f(d))).collect()
         }
-        let family = |f: &dyn Fn(&DiskCounters) -> u64| rows(disks, labels, f);
-        let seconds = |f: &dyn Fn(&DiskCounters) -> f64| rows(disks, labels, f);
+        let family = |f: &dyn Fn(&DiskCounters) -> u64| rows(disks, &labels, f);
+        let seconds = |f: &dyn Fn(&DiskCounters) -> f64| rows(disks, &labels, f);
         counters(r, "disk_reads_completed", "Reads completed", family(&|d| d.reads));
         counters(r, "disk_writes_completed", "Writes completed", family(&|d| d.writes));
         counters(
