@@ -88,7 +88,7 @@ async fn assets(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn ebpf_probe(State(app): State<Arc<App>>) -> Response {
-    match app.sources.ebpf.probe() {
+    match app.sources.ebpf_probe() {
         Ok(probe) => json(serde_json::to_string_pretty(&*probe)),
         Err(why) => unavailable(&format!("eBPF probe: {why}")),
     }

@@ -5,7 +5,7 @@ use hypermesh_assets::{Inventory, Listing};
 use hypermesh_ebpf::probe::{self, Probe, ProbeOptions};
 use hypermesh_os::usage::{Sample, Sampler};
 use hypermesh_os::{FsRoot, HostProfile};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -20,17 +20,30 @@ pub struct Sources {
     pub usage: UsageSource,
     /// The node's assets, or why they cannot be shown.
     pub assets: Result<AssetsSource, String>,
-    /// The eBPF probe of this kernel for this process.
-    pub ebpf: EbpfSource,
     /// The root directory everything is read under (`/` for the live host).
     pub root_dir: PathBuf,
+    /// The eBPF probe, once run.
+    ebpf_probe: OnceLock<Result<Arc<Probe>, String>>,
 }
 
 impl Sources {
     /// Sources reading under `root`; the asset view as given.
     pub fn new(root: FsRoot, profile: Arc<HostProfile>, assets: Result<AssetsSource, String>) -> Sources {
         let root_dir = root.dir().to_path_buf();
-        Sources { ebpf: EbpfSource::new(&root_dir), usage: UsageSource::new(root), profile, assets, root_dir }
+        Sources { usage: UsageSource::new(root), profile, assets, root_dir, ebpf_probe: OnceLock::new() }
+    }
+
+    /// The eBPF probe of this kernel for this process: program and map types and kernel facts
+    /// (no attaching, no helper scan, no mounting), run on first use and kept, since none of it
+    /// changes while the process runs.
+    pub fn ebpf_probe(&self) -> Result<Arc<Probe>, String> {
+        self.ebpf_probe
+            .get_or_init(|| {
+                let options = ProbeOptions { mount: false, ..ProbeOptions::quick() };
+                let root = FsRoot::new(&self.root_dir).map_err(|e| e.to_string())?;
+                probe::probe(&root, options).map(Arc::new).map_err(|e| e.to_string())
+            })
+            .clone()
     }
 }
 
@@ -103,29 +116,4 @@ impl AssetsSource {
 fn deadline_passed(listing: &Listing) -> bool {
     let now = hypermesh_assets::now_ms();
     listing.status.allocations.iter().any(|a| a.is_active() && a.expires_ms <= now)
-}
-
-/// The eBPF probe: program and map types and kernel facts (no attaching, no helper scan, no
-/// mounting), run on first use and kept, since none of it changes while the process runs.
-pub struct EbpfSource {
-    root: PathBuf,
-    probe: OnceLock<Result<Arc<Probe>, String>>,
-}
-
-impl EbpfSource {
-    /// A probe of the kernel seen under the root directory `root`, not yet run.
-    pub fn new(root: &Path) -> EbpfSource {
-        EbpfSource { root: root.to_path_buf(), probe: OnceLock::new() }
-    }
-
-    /// The probe, run now if it has not been.
-    pub fn probe(&self) -> Result<Arc<Probe>, String> {
-        self.probe
-            .get_or_init(|| {
-                let options = ProbeOptions { mount: false, ..ProbeOptions::quick() };
-                let root = FsRoot::new(&self.root).map_err(|e| e.to_string())?;
-                probe::probe(&root, options).map(Arc::new).map_err(|e| e.to_string())
-            })
-            .clone()
-    }
 }

@@ -9,7 +9,7 @@ use hypermesh_assets::{
     default_state_dir, format_deadline, now_ms, parse_duration,
 };
 use hypermesh_os::usage::{Rates, Sampler};
-use hypermesh_os::{Section, detect};
+use hypermesh_os::{HostProfile, Section, detect};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,12 +69,18 @@ impl AssetOptions {
     /// The host's assets as the adapters see them now. The cgroup's CPU quota and memory limit
     /// come from the usage sampler; utilisation too when `--utilisation-interval` is given.
     pub fn inventory(&self, global: &Global) -> anyhow::Result<Inventory> {
-        let config = self.config()?;
         let backend = global.backend()?;
         let profile = detect(
             backend.as_ref(),
             &[Section::Cpu, Section::Numa, Section::Memory, Section::Storage, Section::Gpus],
         );
+        self.inventory_of(global, &profile)
+    }
+
+    /// The assets of a profile already detected (e.g. `serve`'s), live figures as in
+    /// [`inventory`](Self::inventory).
+    pub fn inventory_of(&self, global: &Global, profile: &HostProfile) -> anyhow::Result<Inventory> {
+        let config = self.config()?;
         let mut sampler = Sampler::new(global.fs_root()?);
         let first = sampler.sample();
         let rates = match self.utilisation_interval {
@@ -85,10 +91,7 @@ impl AssetOptions {
             None => Rates::between(&first, &first),
         };
         let live = LiveState::from_usage(&rates);
-        Ok(Inventory::collect(
-            &default_adapters(),
-            &HostView { profile: &profile, live: &live, config: &config },
-        ))
+        Ok(Inventory::collect(&default_adapters(), &HostView { profile, live: &live, config: &config }))
     }
 
     fn config(&self) -> anyhow::Result<Config> {

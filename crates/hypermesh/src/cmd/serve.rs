@@ -32,7 +32,8 @@ pub struct Args {
     pub assets: AssetOptions,
 }
 
-/// Detects the inventory and the assets once, then serves until SIGTERM or SIGINT.
+/// Detects the inventory once (the assets are built from it), then serves until SIGTERM or
+/// SIGINT.
 pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     let web = match &args.web_config {
         Some(path) => WebConfig::load(path).context("refusing to start: bad --web-config")?,
@@ -46,7 +47,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     }
     let assets = args
         .assets
-        .inventory(global)
+        .inventory_of(global, &profile)
         .and_then(|inventory| Ok(AssetsSource::new(inventory, args.assets.ledger_path()?)))
         .map_err(|e| format!("{e:#}"));
     if let Err(why) = &assets {
