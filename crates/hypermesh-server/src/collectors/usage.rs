@@ -138,9 +138,8 @@ impl Usage {
         }
         match &s.cgroup {
             Ok(cg) => {
-                let version =
-                    serde_json::to_value(cg.version).ok().and_then(|v| v.as_str().map(str::to_string));
-                let labels = vec![("version", version.unwrap_or_default()), ("path", cg.path.clone())];
+                let labels =
+                    vec![("version", snake_name(cg.version).unwrap_or_default()), ("path", cg.path.clone())];
                 r.register("cgroup_info", "The agent's cgroup", GaugeRows::new(vec![(labels, 1u32)]));
                 let cpus =
                     cg.now.cpu_quota.filter(|(_, period)| *period > 0).map(|(q, p)| q as f64 / p as f64);

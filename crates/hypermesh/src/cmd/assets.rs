@@ -1,7 +1,7 @@
 //! `hypermesh assets`: this node's allocatable assets, and allocating / releasing them.
 
 use super::Global;
-use super::output::Table;
+use super::output::{Table, snake_name};
 use anyhow::{Context, anyhow};
 use hypermesh_assets::{
     Allocation, AllocationState, AssetKind, AssetManager, Config, Error, HostView, Inventory, LEDGER_FILE,
@@ -275,8 +275,7 @@ fn render(status: &Status, inventory: &Inventory) -> String {
     ]);
     for s in &status.assets {
         let a = &s.asset;
-        let health = serde_json::to_value(a.health.state).ok().and_then(|v| v.as_str().map(str::to_string));
-        let mut health = health.unwrap_or_default();
+        let mut health = snake_name(a.health.state).unwrap_or_default();
         if !a.health.reasons.is_empty() {
             health += &format!(" ({})", a.health.reasons.join(", "));
         }

@@ -1,7 +1,7 @@
 //! `hypermesh gpus`: the GPUs of this host as a table or a JSON list.
 
 use super::Global;
-use super::output::{Table, opt, opt_bytes};
+use super::output::{Table, opt, opt_bytes, snake_name};
 use hypermesh_os::gpu::nvml;
 use hypermesh_os::model::Gpu;
 use std::io::Write;
@@ -53,8 +53,7 @@ pub fn render(gpus: &[Gpu]) -> String {
         "GPU", "VENDOR", "MODEL", "KIND", "DRIVER", "MEMORY", "USED", "BUSY", "TEMP", "POWER", "PCIE", "DRM",
     ]);
     for g in gpus {
-        let kind =
-            g.kind.and_then(|k| serde_json::to_value(k).ok()).and_then(|v| v.as_str().map(str::to_string));
+        let kind = g.kind.and_then(snake_name);
         let pcie =
             g.pcie.as_ref().map(|l| format!("gen{} x{}", opt(l.current_generation), opt(l.current_width)));
         let power = g.power_draw_watts.map(|w| match g.power_limit_watts {

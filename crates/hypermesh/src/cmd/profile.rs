@@ -1,7 +1,7 @@
 //! `hypermesh profile`: the host inventory as tables or JSON.
 
 use super::Global;
-use super::output::{Table, bytes, key_values, opt, opt_bytes};
+use super::output::{Table, bytes, key_values, opt, opt_bytes, snake_name};
 use hypermesh_os::{HostProfile, Section, cpulist, detect};
 use std::process::ExitCode;
 
@@ -242,10 +242,7 @@ pub fn render(p: &HostProfile) -> String {
         let mut t =
             Table::new(&["GPU", "VENDOR", "MODEL", "KIND", "DRIVER", "MEMORY", "USED", "BUSY", "TEMP"]);
         for g in &p.gpus {
-            let kind = g
-                .kind
-                .and_then(|k| serde_json::to_value(k).ok())
-                .and_then(|v| v.as_str().map(str::to_string));
+            let kind = g.kind.and_then(snake_name);
             t.row(vec![
                 g.pci_address.clone(),
                 opt(g.vendor.clone()),

@@ -1,7 +1,7 @@
 //! `hypermesh usage`: one reading of how busy the host is, over an interval.
 
 use super::Global;
-use super::output::{Table, bytes, key_values, opt};
+use super::output::{Table, bytes, key_values, opt, snake_name};
 use hypermesh_os::usage::filesystems::Filesystems;
 use hypermesh_os::usage::rates::{PsiRates, PsiReport, Rates};
 use hypermesh_os::usage::{Report, Sampler, rates::CgroupReport};
@@ -85,8 +85,7 @@ fn render_cgroup(c: &CgroupReport) -> String {
     if let Some(reason) = &c.unavailable {
         return format!("Cgroup\n  unavailable: {reason}\n");
     }
-    let version =
-        c.version.and_then(|v| serde_json::to_value(v).ok()).and_then(|v| v.as_str().map(str::to_string));
+    let version = c.version.and_then(snake_name);
     key_values(
         "Cgroup",
         &[
@@ -187,7 +186,7 @@ pub fn render(r: &Rates, fs: Option<&Filesystems>) -> String {
     }
     let mut t = Table::new(&["DISK", "KIND", "READ", "WRITE", "R/S", "W/S", "LATENCY", "UTIL", "QUEUE"]);
     for d in &r.disks {
-        let kind = serde_json::to_value(d.kind).ok().and_then(|v| v.as_str().map(str::to_string));
+        let kind = snake_name(d.kind);
         t.row(vec![
             d.name.clone(),
             opt(kind),
