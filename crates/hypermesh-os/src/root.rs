@@ -273,32 +273,23 @@ impl FsRoot {
     }
 }
 
-/// Reads from the start of an already open file into `buf` (cleared first) with `pread`, at
-/// most [`MAX_FILE_BYTES`]: for sampling the same /proc file repeatedly without reopening it.
-pub fn pread_all(file: &File, buf: &mut Vec<u8>) -> io::Result<()> {
-    buf.clear();
-    let mut offset = 0u64;
+/// Reads from the start of an already open file into `buf` with `pread`, at most
+/// [`MAX_FILE_BYTES`], and returns the number of bytes read: the text is `buf[..n]`. For sampling
+/// the same /proc file repeatedly without reopening it: `buf` keeps its length between calls so
+/// its bytes are zeroed only when it grows.
+pub fn pread_all(file: &File, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let mut len = 0;
     loop {
-        if buf.capacity() - buf.len() < 1024 {
-            buf.reserve(buf.capacity().max(4096));
+        if buf.len() - len < 1024 {
+            buf.resize((buf.len() * 2).max(4096), 0);
         }
-        let len = buf.len();
-        let spare = buf.capacity() - len;
-        buf.resize(len + spare, 0);
-        let n = match file.read_at(&mut buf[len..], offset) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
-            Err(e) => {
-                buf.truncate(len);
-                return Err(e);
-            }
-        };
-        buf.truncate(len + n);
-        if n == 0 {
-            return Ok(());
+        match file.read_at(&mut buf[len..], len as u64) {
+            Ok(0) => return Ok(len),
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         }
-        offset += n as u64;
-        if buf.len() > MAX_FILE_BYTES {
+        if len > MAX_FILE_BYTES {
             return Err(too_large());
         }
     }
@@ -436,8 +427,8 @@ mod tests {
         let (_d, root) = tree();
         let file = root.open("/proc/meminfo").unwrap();
         let mut buf = Vec::new();
-        pread_all(&file, &mut buf).unwrap();
-        pread_all(&file, &mut buf).unwrap();
-        assert_eq!(buf, b"MemTotal: 1 kB\n");
+        let n = pread_all(&file, &mut buf).unwrap();
+        assert_eq!(pread_all(&file, &mut buf).unwrap(), n);
+        assert_eq!(&buf[..n], b"MemTotal: 1 kB\n");
     }
 }

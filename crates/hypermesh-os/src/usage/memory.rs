@@ -23,24 +23,23 @@ pub struct MemoryNow {
 
 /// Reads the gauges from meminfo text.
 pub fn parse(text: &str, path: &str) -> Result<MemoryNow> {
-    let m = Meminfo::parse(text);
-    let total = m.get("MemTotal").ok_or_else(|| Error::parse(path, "no MemTotal"))?;
-    let get = |k| m.get(k).unwrap_or(0);
-    let available = m.get("MemAvailable").unwrap_or_else(|| {
-        get("MemFree")
-            .saturating_add(get("Buffers"))
-            .saturating_add(get("Cached"))
-            .saturating_add(get("SReclaimable"))
-    });
+    let [total, available, free, buffers, cached, reclaimable, swap_total, swap_free] = Meminfo::lookup(
+        text,
+        ["MemTotal", "MemAvailable", "MemFree", "Buffers", "Cached", "SReclaimable", "SwapTotal", "SwapFree"],
+    );
+    let total = total.ok_or_else(|| Error::parse(path, "no MemTotal"))?;
+    let [free, buffers, cached, reclaimable, swap_total, swap_free] =
+        [free, buffers, cached, reclaimable, swap_total, swap_free].map(|v| v.unwrap_or(0));
+    let available = available
+        .unwrap_or_else(|| free.saturating_add(buffers).saturating_add(cached).saturating_add(reclaimable));
     let available = available.min(total);
-    let swap_total = get("SwapTotal");
     Ok(MemoryNow {
         total_bytes: total,
         used_bytes: total - available,
         available_bytes: available,
-        cached_bytes: get("Cached"),
+        cached_bytes: cached,
         swap_total_bytes: swap_total,
-        swap_used_bytes: swap_total.saturating_sub(get("SwapFree")),
+        swap_used_bytes: swap_total.saturating_sub(swap_free),
     })
 }
 

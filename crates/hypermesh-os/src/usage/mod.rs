@@ -41,7 +41,7 @@ use loadavg::LoadAvg;
 use memory::MemoryNow;
 use netdev::NetCounters;
 use pressure::Psi;
-use source::Source;
+use source::{FeatureSource, Source};
 use stat::StatCounters;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -90,7 +90,7 @@ pub struct Sampler {
     root: FsRoot,
     stat: Source,
     loadavg: Source,
-    pressure: [Source; 4],
+    pressure: [FeatureSource; 4],
     meminfo: Source,
     vmstat: Source,
     diskstats: Source,
@@ -102,13 +102,14 @@ pub struct Sampler {
 impl Sampler {
     /// Opens the counter files under `root` and finds the calling process's cgroup (from
     /// `<root>/proc/self/cgroup` and `<root>/proc/self/mountinfo`). Files that cannot be opened
-    /// now are tried again at each sample.
+    /// now are tried again at each sample, except the PSI files, which a kernel has or lacks
+    /// for as long as it runs.
     pub fn new(root: FsRoot) -> Sampler {
         let cgroup = CgroupFiles::discover(&root).map_err(|e| e.to_string());
         Sampler {
             stat: Source::new(&root, "/proc/stat"),
             loadavg: Source::new(&root, "/proc/loadavg"),
-            pressure: PSI_RESOURCES.map(|r| Source::new(&root, format!("/proc/pressure/{r}"))),
+            pressure: PSI_RESOURCES.map(|r| FeatureSource::open(&root, &format!("/proc/pressure/{r}"))),
             meminfo: Source::new(&root, "/proc/meminfo"),
             vmstat: Source::new(&root, "/proc/vmstat"),
             diskstats: Source::new(&root, "/proc/diskstats"),

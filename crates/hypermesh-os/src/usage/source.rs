@@ -4,13 +4,66 @@ use crate::error::{Error, Result};
 use crate::root::{FsRoot, pread_all};
 use std::fs::File;
 
-/// A kernel file read once per sample. Opened lazily: a file that is missing now (a PSI file on
-/// an old kernel, a cgroup file not yet created) is tried again at the next sample.
+/// A kernel file read once per sample. Opened lazily: a file that is missing now (a cgroup file
+/// not yet created) is tried again at the next sample.
 #[derive(Debug)]
 pub(crate) struct Source {
     path: String,
     file: Option<File>,
     buf: Vec<u8>,
+}
+
+/// A kernel feature file (such as `/proc/pressure/irq`) opened once: one that cannot be opened
+/// when the sampler is made is reported unavailable at every sample, without retrying (the
+/// kernel does not grow new /proc files while it runs).
+#[derive(Debug)]
+pub(crate) enum FeatureSource {
+    /// Opened.
+    Open(Source),
+    /// Could not be opened: the path and why.
+    Absent(String, Error),
+}
+
+impl FeatureSource {
+    /// Opens `path` under `root` now.
+    pub(crate) fn open(root: &FsRoot, path: &str) -> Self {
+        match root.open(path) {
+            Ok(file) => {
+                FeatureSource::Open(Source { path: path.to_string(), file: Some(file), buf: Vec::new() })
+            }
+            Err(e) => FeatureSource::Absent(path.to_string(), e),
+        }
+    }
+
+    /// The kernel path.
+    pub(crate) fn path(&self) -> &str {
+        match self {
+            FeatureSource::Open(source) => source.path(),
+            FeatureSource::Absent(path, _) => path,
+        }
+    }
+
+    /// Reads it, or repeats why it is absent.
+    pub(crate) fn read(&mut self, root: &FsRoot) -> Result<&str> {
+        match self {
+            FeatureSource::Open(source) => source.read(root),
+            FeatureSource::Absent(path, why) => Err(again(path, why)),
+        }
+    }
+}
+
+/// The same error once more (errors are not `Clone`: an I/O error keeps its errno and kind).
+fn again(path: &str, e: &Error) -> Error {
+    match e {
+        Error::Io { source, .. } => Error::io(
+            path,
+            source.raw_os_error().map_or_else(
+                || std::io::Error::new(source.kind(), source.to_string()),
+                std::io::Error::from_raw_os_error,
+            ),
+        ),
+        other => Error::Unavailable(other.to_string()),
+    }
 }
 
 impl Source {
@@ -41,11 +94,14 @@ impl Source {
             Some(file) => file,
             None => self.file.insert(root.open(&self.path)?),
         };
-        if let Err(e) = pread_all(file, &mut self.buf) {
-            // A file removed under us (cgroup deleted, device gone): reopen next time.
-            self.file = None;
-            return Err(Error::io(&self.path, e));
-        }
-        std::str::from_utf8(&self.buf).map_err(|_| Error::parse(&self.path, "not valid UTF-8"))
+        let len = match pread_all(file, &mut self.buf) {
+            Ok(len) => len,
+            Err(e) => {
+                // A file removed under us (cgroup deleted, device gone): reopen next time.
+                self.file = None;
+                return Err(Error::io(&self.path, e));
+            }
+        };
+        std::str::from_utf8(&self.buf[..len]).map_err(|_| Error::parse(&self.path, "not valid UTF-8"))
     }
 }
