@@ -1,10 +1,9 @@
-//! Vendor and model names from pci.ids: the copy built into the `pci-ids` crate first (no I/O),
-//! then the host's own file for ids the built-in copy does not know (hardware newer than the
+//! Vendor and model names from pci.ids: the copy built in from the `pci-ids` crate first (no I/O;
+//! `build.rs` turns it into the tables of [`built_in`]), then the host's own file for ids the built-in copy does not know (hardware newer than the
 //! crate). The host file is 1.3 MB: reading and scanning it costs about 5 ms here, ten times the
 //! whole detection budget, so it is read only when a name is missing, and at most once.
 
 use crate::root::FsRoot;
-use pci_ids::FromId;
 use std::cell::OnceCell;
 
 /// Where distributions install pci.ids (Fedora/Arch `hwdata`, Debian `pci.ids`).
@@ -30,16 +29,16 @@ impl<'a> PciNames<'a> {
 
     /// Vendor name of `vendor`.
     pub fn vendor(&self, vendor: u16) -> Option<String> {
-        if let Some(v) = pci_ids::Vendor::from_id(vendor) {
-            return Some(v.name().to_string());
+        if let Some(name) = built_in::vendor(vendor) {
+            return Some(name.to_string());
         }
         vendor_section(self.system()?, vendor).map(|(name, _)| name.to_string())
     }
 
     /// Device (model) name of `vendor:device`.
     pub fn device(&self, vendor: u16, device: u16) -> Option<String> {
-        if let Some(d) = pci_ids::Device::from_vid_pid(vendor, device) {
-            return Some(d.name().to_string());
+        if let Some(name) = built_in::device(vendor, device) {
+            return Some(name.to_string());
         }
         let (_, body) = vendor_section(self.system()?, vendor)?;
         let prefix = format!("{device:04x} ");
@@ -53,6 +52,43 @@ impl<'a> PciNames<'a> {
                 SYSTEM_FILES.iter().find_map(|p| root.read_string(p).ok())
             })
             .as_deref()
+    }
+}
+
+/// The database built in at compile time: names in one text blob, one per line, and sorted
+/// tables of little-endian `(id, offset of the name)` u32 pairs.
+mod built_in {
+    static NAMES: &str = include_str!(concat!(env!("OUT_DIR"), "/pci_names.txt"));
+    static VENDORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pci_vendors.bin"));
+    static DEVICES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pci_devices.bin"));
+
+    /// Name of a vendor.
+    pub(super) fn vendor(vendor: u16) -> Option<&'static str> {
+        find(VENDORS, u32::from(vendor))
+    }
+
+    /// Name of a device.
+    pub(super) fn device(vendor: u16, device: u16) -> Option<&'static str> {
+        find(DEVICES, u32::from(vendor) << 16 | u32::from(device))
+    }
+
+    /// Binary search of `key` in a table; the name at its offset.
+    fn find(table: &'static [u8], key: u32) -> Option<&'static str> {
+        let word = |i: usize| u32::from_le_bytes([table[i], table[i + 1], table[i + 2], table[i + 3]]);
+        let records = table.len() / 8;
+        let (mut low, mut high) = (0, records);
+        while low < high {
+            let mid = (low + high) / 2;
+            match word(mid * 8).cmp(&key) {
+                std::cmp::Ordering::Less => low = mid + 1,
+                std::cmp::Ordering::Greater => high = mid,
+                std::cmp::Ordering::Equal => {
+                    let name = NAMES.get(word(mid * 8 + 4) as usize..)?;
+                    return name.split('\n').next();
+                }
+            }
+        }
+        None
     }
 }
 
