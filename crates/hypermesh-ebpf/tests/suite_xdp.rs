@@ -5,6 +5,7 @@
 
 mod common;
 
+use hypermesh_ebpf::probe::xdp_devices::xdp_devices;
 use hypermesh_ebpf::programs::xdp_counter::{Mode, XdpCounter};
 use std::net::UdpSocket;
 use std::process::Command;
@@ -174,4 +175,32 @@ fn unknown_interface_is_an_error_not_a_panic() {
     }
     let err = XdpCounter::start("hm-no-such-if").err().expect("attach to a missing interface");
     assert!(err.to_string().contains("hm-no-such-if"), "{err}");
+}
+
+#[test]
+fn netdev_xdp_features_agree_with_a_native_attach() {
+    if !common::root_or_skip("XDP attach") || !common::tool_or_skip("ip", "iproute2") {
+        return;
+    }
+    let ns = Namespaces::create("features");
+    let checked = in_netns(&ns.rx, || {
+        let root = hypermesh_os::FsRoot::host();
+        let devices = xdp_devices(&root).expect("netdev family (Linux 6.3+)");
+        let native =
+            |name: &str| devices.iter().find(|d| d.name.as_deref() == Some(name)).map(|d| d.native());
+        assert_eq!(native("hmxr"), Some(true), "veth runs XDP in its driver: {devices:?}");
+        assert_eq!(native("hmxd"), Some(false), "bridge has no native XDP: {devices:?}");
+        assert_eq!(native("lo"), Some(false), "{devices:?}");
+        // The kernel's own verdict: a driver-mode attach works exactly where the features say so.
+        devices
+            .iter()
+            .filter_map(|d| d.name.clone().map(|n| (n, d.native())))
+            .map(|(name, native)| {
+                let attached = XdpCounter::start_modes(&name, &[Mode::Native]);
+                assert_eq!(attached.is_ok(), native, "{name}: native attach {:?}", attached.err());
+                name
+            })
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(checked.len(), 3, "{checked:?}");
 }

@@ -51,7 +51,8 @@ const EBPF_HOOK_LABELS: [(&str, &str); 7] = [
 
 /// eBPF labels from a probe that really attached (`attach: true`): `ebpf-btf`, and per hook
 /// whether this agent could attach there (`true`; `false` when the kernel lacks it or policy
-/// refused it). Hooks the probe could not decide get no label rather than a guess.
+/// refused it). Hooks the probe could not decide get no label rather than a guess. Also
+/// `ebpf-xdp-native`: whether a physical network device's driver runs XDP itself.
 pub fn ebpf_labels(probe: &Probe) -> Vec<(String, String)> {
     let mut out = vec![("ebpf-btf".to_string(), probe.btf.vmlinux.to_string())];
     for (hook, label) in EBPF_HOOK_LABELS {
@@ -61,6 +62,9 @@ pub fn ebpf_labels(probe: &Probe) -> Vec<(String, String)> {
             Some(Verdict::Unknown) | None => continue,
         };
         out.push((label.to_string(), value.to_string()));
+    }
+    if let Some(native) = probe.xdp_native() {
+        out.push(("ebpf-xdp-native".to_string(), native.to_string()));
     }
     out
 }

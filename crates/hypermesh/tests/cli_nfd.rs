@@ -51,3 +51,28 @@ fn labels_match_this_machine_including_ebpf() {
     assert_eq!(labels.get("ebpf-tracepoints").map(String::as_str), Some("true"), "{labels:?}");
     assert_eq!(labels.get("ebpf-xdp-generic").map(String::as_str), Some("true"), "{labels:?}");
 }
+
+#[test]
+fn xdp_native_label_follows_the_probe() {
+    if !testing::is_root() {
+        return testing::skip("eBPF labels need root (the probe attaches programs)");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let labels = labels(tmp.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_hypermesh"))
+        .args(["ebpf", "probe", "--quick", "--json"])
+        .output()
+        .unwrap();
+    let probe: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let devices = probe["xdp_devices"].as_array().cloned().unwrap_or_default();
+    let physical: Vec<_> = devices.iter().filter(|d| d["physical"] == true).collect();
+    // Whether each device's driver really runs XDP natively is checked against a driver-mode
+    // attach in hypermesh-ebpf's suite_xdp test; here: the label says what the probe found.
+    let expected = (!physical.is_empty()).then(|| {
+        physical.iter().any(|d| d["features"].as_array().is_some_and(|f| f.iter().any(|x| x == "basic")))
+    });
+    assert_eq!(
+        labels.get("ebpf-xdp-native").map(String::as_str),
+        expected.map(|b| if b { "true" } else { "false" })
+    );
+}

@@ -9,6 +9,7 @@ pub mod kernel;
 pub mod mounts;
 pub mod types;
 pub mod verdict;
+pub mod xdp_devices;
 
 use crate::btf_index::BtfIndex;
 use crate::error::Result;
@@ -74,6 +75,9 @@ pub struct Probe {
     pub map_types: BTreeMap<String, Finding>,
     /// Hook kind → verdict of a real attach.
     pub attach: BTreeMap<String, Finding>,
+    /// Network devices with the XDP features of their drivers, from the kernel's netdev family
+    /// (empty when it cannot tell: the reason is in `details.xdp_devices`).
+    pub xdp_devices: Vec<xdp_devices::XdpDevice>,
     /// Program type → helpers it may call (full mode only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub helpers: Option<BTreeMap<String, Vec<String>>>,
@@ -124,6 +128,10 @@ pub fn probe(root: &FsRoot, opts: ProbeOptions) -> Result<Probe> {
             details.insert(format!("{section}.{name}"), f.detail.clone());
         }
     }
+    let xdp_devices = xdp_devices::xdp_devices(root).unwrap_or_else(|why| {
+        details.insert("xdp_devices".to_string(), why);
+        Vec::new()
+    });
     Ok(Probe {
         btf: kernel::btf(root),
         jit: kernel::jit(root, (!config.is_empty()).then_some(&config)),
@@ -138,7 +146,18 @@ pub fn probe(root: &FsRoot, opts: ProbeOptions) -> Result<Probe> {
         program_types,
         map_types,
         attach,
+        xdp_devices,
         helpers,
         details,
     })
+}
+
+impl Probe {
+    /// Whether XDP runs in the driver of at least one physical network device: `None` when the
+    /// kernel cannot tell or the host has no physical network device.
+    pub fn xdp_native(&self) -> Option<bool> {
+        let mut physical = self.xdp_devices.iter().filter(|d| d.physical).peekable();
+        physical.peek()?;
+        Some(physical.any(|d| d.native()))
+    }
 }

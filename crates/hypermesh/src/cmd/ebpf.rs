@@ -545,6 +545,16 @@ fn render_probe(p: &Probe) -> String {
         out.push('\n');
         out.push_str(&t.render());
     }
+    let mut t = Table::new(&["XDP DEVICE", "PHYSICAL", "NATIVE", "FEATURES"]);
+    for d in &p.xdp_devices {
+        let name = d.name.clone().unwrap_or_else(|| format!("ifindex {}", d.ifindex));
+        t.row(vec![name, d.physical.to_string(), d.native().to_string(), d.features.join(",")]);
+    }
+    out.push('\n');
+    match p.details.get("xdp_devices") {
+        Some(why) => out.push_str(&format!("XDP DEVICE: unknown ({why})\n")),
+        None => out.push_str(&t.render()),
+    }
     if let Some(h) = &p.helpers {
         out.push_str("\nHELPERS (per program type)\n");
         for (t, list) in h {
