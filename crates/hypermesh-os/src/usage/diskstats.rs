@@ -90,13 +90,13 @@ pub fn parse(text: &str, path: &str, out: &mut Vec<DiskCounters>) -> Result<()> 
 /// `nvme0n1p2`, `mmcblk0p1`), and dm-, md, loop, zram, ram devices are virtual.
 pub fn classify(root: &FsRoot, name: &str, all: &[DiskCounters]) -> DiskKind {
     let class = format!("/sys/class/block/{name}");
-    if root.exists(&class)
-        && let Ok(real) = root.resolve(&class)
-    {
+    // The class entry is a link straight to the device (`../../devices/virtual/block/zram0`):
+    // reading it once is enough, no need to resolve every component.
+    if let Ok(target) = root.read_link(&class) {
         if root.exists(&format!("{class}/partition")) {
             return DiskKind::Partition;
         }
-        return if real.contains("/devices/virtual/") { DiskKind::Virtual } else { DiskKind::Disk };
+        return if target.contains("devices/virtual/") { DiskKind::Virtual } else { DiskKind::Disk };
     }
     let is_partition = all.iter().any(|d| {
         name.strip_prefix(d.name.as_str()).is_some_and(|rest| {
