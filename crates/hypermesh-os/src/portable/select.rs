@@ -66,42 +66,41 @@ impl FromStr for BackendKind {
     }
 }
 
-/// Opens the backend of `kind` (default [`BackendKind::for_this_os`]) reading from the root
-/// directory `root` (default the live host, `/`). The portable backend reads the live host
-/// only, so another root is refused with it; the native backend is refused where it cannot run.
-pub fn open(kind: Option<BackendKind>, root: Option<&Path>) -> Result<Box<dyn Backend>> {
+/// The backend that answers for `kind` (default [`BackendKind::for_this_os`]) and the root
+/// directory `root` (default the live host, `/`), or why none can: the portable backend reads
+/// the live host only, and the native one is refused where it is not compiled. Commands with
+/// their own native and portable paths (usage, watch, assets) choose with this.
+pub fn resolve(kind: Option<BackendKind>, root: Option<&Path>) -> Result<BackendKind> {
     let root = root.filter(|dir| *dir != Path::new("/"));
-    match kind.unwrap_or_else(BackendKind::for_this_os) {
-        BackendKind::Native => native(root),
-        BackendKind::Portable => match root {
-            Some(dir) if NATIVE_AVAILABLE => Err(Error::Unsupported(format!(
-                "the portable backend reads the live host only and cannot read {} (--root/HYPERMESH_ROOT); \
-                 use --backend native",
-                dir.display()
-            ))),
-            Some(_) => Err(linux_only("--root/HYPERMESH_ROOT")),
-            None => Ok(Box::new(PortableBackend::new())),
-        },
+    match (kind.unwrap_or_else(BackendKind::for_this_os), root) {
+        (BackendKind::Native, _) if !NATIVE_AVAILABLE => Err(Error::Unsupported(format!(
+            "the native backend reads Linux /proc and /sys and is not available on {THIS_PLATFORM}; \
+             use --backend portable"
+        ))),
+        (BackendKind::Portable, Some(dir)) if NATIVE_AVAILABLE => Err(Error::Unsupported(format!(
+            "the portable backend reads the live host only and cannot read {} (--root/HYPERMESH_ROOT); \
+             use --backend native",
+            dir.display()
+        ))),
+        (BackendKind::Portable, Some(_)) => Err(linux_only("--root/HYPERMESH_ROOT")),
+        (kind, _) => Ok(kind),
     }
 }
 
-/// The native backend under `root` (default `/`).
-#[cfg(native_linux)]
-fn native(root: Option<&Path>) -> Result<Box<dyn Backend>> {
-    let root = match root {
-        Some(dir) => crate::root::FsRoot::new(dir)?,
-        None => crate::root::FsRoot::host(),
-    };
-    Ok(Box::new(crate::linux::LinuxBackend::new(root)))
-}
-
-/// The native backend is not compiled here.
-#[cfg(not(native_linux))]
-fn native(_root: Option<&Path>) -> Result<Box<dyn Backend>> {
-    Err(Error::Unsupported(format!(
-        "the native backend reads Linux /proc and /sys and is not available on {THIS_PLATFORM}; \
-         use --backend portable"
-    )))
+/// Opens the backend [`resolve`] chooses, reading from `root` (default `/`).
+pub fn open(kind: Option<BackendKind>, root: Option<&Path>) -> Result<Box<dyn Backend>> {
+    match resolve(kind, root)? {
+        #[cfg(native_linux)]
+        BackendKind::Native => {
+            let root = match root {
+                Some(dir) => crate::root::FsRoot::new(dir)?,
+                None => crate::root::FsRoot::host(),
+            };
+            Ok(Box::new(crate::linux::LinuxBackend::new(root)))
+        }
+        // Without `native_linux`, `resolve` gives the portable backend only.
+        _ => Ok(Box::new(PortableBackend::new())),
+    }
 }
 
 #[cfg(test)]
@@ -130,6 +129,7 @@ mod tests {
     #[cfg(native_linux)]
     #[test]
     fn native_by_default_and_under_a_root() {
+        assert_eq!(resolve(None, None).unwrap(), BackendKind::Native);
         assert_eq!(open(None, None).unwrap().name(), "linux");
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(open(Some(BackendKind::Native), Some(dir.path())).unwrap().name(), "linux");
@@ -142,6 +142,7 @@ mod tests {
     fn portable_by_default_and_native_refused_naming_the_platform() {
         assert_eq!(open(None, None).unwrap().name(), "portable");
         for root in [None, Some(Path::new("/"))] {
+            assert_eq!(resolve(None, root).unwrap(), BackendKind::Portable);
             let err = open(Some(BackendKind::Native), root).err().unwrap();
             assert!(matches!(err, Error::Unsupported(_)), "{err}");
             assert!(err.to_string().contains(THIS_PLATFORM), "{err}");
