@@ -5,12 +5,19 @@
 //! patches at every start (~50 000 of them, about 2 ms of each `hypermesh` run). Here the names
 //! go into one text blob and the ids into sorted byte tables of `(id, offset)` records, which
 //! need no relocation at all.
+//!
+//! It also defines the `native_linux` cfg shared by the workspace (see
+//! `build-support/native_linux.rs`).
 
 use std::io::Write;
 use std::path::Path;
 
+#[path = "../../build-support/native_linux.rs"]
+mod native_linux;
+
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
+    native_linux::declare();
     let mut names = String::new();
     let mut vendors = Vec::new();
     let mut devices = Vec::new();

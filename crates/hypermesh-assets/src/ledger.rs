@@ -201,9 +201,10 @@ impl std::fmt::Debug for Ledger {
     }
 }
 
-/// Default state directory: /var/lib/hypermesh as root, else `$XDG_STATE_HOME/hypermesh`, else
+/// Default state directory: /var/lib/hypermesh as root on Linux, else `$XDG_STATE_HOME/hypermesh`, else
 /// `~/.local/state/hypermesh`; `None` when none of these can be named.
 pub fn default_state_dir() -> Option<PathBuf> {
+    #[cfg(native_linux)]
     if rustix::process::geteuid().is_root() {
         return Some(PathBuf::from("/var/lib/hypermesh"));
     }

@@ -1,6 +1,8 @@
 //! `LiveState::from_usage`: the cgroup limits and per-CPU utilisation of two samples of a
 //! hand-made tree reach the adapters' live state exactly.
 
+#![cfg(native_linux)]
+
 use hypermesh_assets::LiveState;
 use hypermesh_os::FsRoot;
 use hypermesh_os::usage::{Rates, Sampler};

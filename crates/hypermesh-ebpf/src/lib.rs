@@ -1,4 +1,9 @@
 //! HyperMesh eBPF layer (Linux): kernel capability probe, bytecode check, program lifecycle.
+//!
+//! Linux only: the crate is empty without the `native_linux` cfg (other systems, or the
+//! portable-only check build; see `build-support/native_linux.rs`).
+
+#![cfg(native_linux)]
 
 pub mod btf_index;
 pub mod check;

@@ -1,6 +1,8 @@
 //! Bytecode check: each malformed program rejected with the right reason and instruction
 //! index; a valid one accepted, then accepted by the kernel too.
 
+#![cfg(native_linux)]
+
 mod common;
 
 use hypermesh_ebpf::check::{self, PRIVILEGED_LIMIT, UNPRIVILEGED_LIMIT, check_bytes, check_insns};

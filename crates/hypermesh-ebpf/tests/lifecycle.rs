@@ -1,6 +1,8 @@
 //! Lifecycle: load, attach, observe, detach for real; nothing survives drop or SIGKILL; the
 //! fallback chain picks what this kernel offers and says so.
 
+#![cfg(native_linux)]
+
 mod common;
 
 use hypermesh_ebpf::lifecycle::{self, Loaded};

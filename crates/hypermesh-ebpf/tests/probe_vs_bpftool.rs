@@ -1,6 +1,8 @@
 //! The probe against `bpftool feature probe --json`, item by item. Every item both report must
 //! agree; the known, deliberate differences are spelled out where they are allowed.
 
+#![cfg(native_linux)]
+
 mod common;
 
 use hypermesh_ebpf::probe::{self, Probe, ProbeOptions, Verdict};

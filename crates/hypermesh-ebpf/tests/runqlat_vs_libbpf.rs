@@ -2,6 +2,8 @@
 //! order of magnitude in each busy bucket, and our per-event cost (bpf_stats run_time_ns /
 //! run_cnt) no higher than theirs.
 
+#![cfg(native_linux)]
+
 mod common;
 
 use hypermesh_ebpf::lifecycle::{self, ListedProgram};

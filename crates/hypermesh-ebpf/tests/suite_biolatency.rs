@@ -2,6 +2,8 @@
 //! that disk's write histogram (at least one request per max_sectors_kb of data), with the same
 //! modal bucket (±2) as libbpf-tools biolatency tracing the same workload.
 
+#![cfg(native_linux)]
+
 mod common;
 
 use hypermesh_ebpf::maps::Log2Histogram;

@@ -1,6 +1,8 @@
 //! exec: 100 runs of /bin/true are counted under comm "true", with the best hook and with each
 //! fallback.
 
+#![cfg(native_linux)]
+
 mod common;
 
 use hypermesh_ebpf::programs::exec::{Exec, spec_from};

@@ -1,6 +1,8 @@
 //! Self-cost: statistics count every run of our program while a measurement is open, and stop
 //! counting once it is finished (the BPF_ENABLE_STATS descriptor is closed).
 
+#![cfg(native_linux)]
+
 mod common;
 
 use hypermesh_ebpf::programs::syscalls::Syscalls;

@@ -1,5 +1,7 @@
 //! syscalls: 100000 getppid calls from this process are counted under its comm.
 
+#![cfg(native_linux)]
+
 mod common;
 
 use hypermesh_ebpf::programs::syscalls::Syscalls;

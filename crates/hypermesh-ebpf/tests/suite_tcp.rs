@@ -1,6 +1,8 @@
 //! tcp: a connect to a closed loopback port counts a reset toward that port; a loopback transfer
 //! moves sockets through SYN_SENT -> ESTABLISHED and on to CLOSE.
 
+#![cfg(native_linux)]
+
 mod common;
 
 use hypermesh_ebpf::programs::tcp::Tcp;

@@ -2,6 +2,8 @@
 //! and been dropped, bpftool lists no program of ours loaded since the test started: neither
 //! the attached ones nor the variants tried and rejected on the way.
 
+#![cfg(native_linux)]
+
 mod common;
 
 use hypermesh_ebpf::lifecycle::{Loaded, NAME_PREFIX};

@@ -3,6 +3,8 @@
 //! matches ours; a driver without native XDP falls back to generic; dropping detaches.
 //! Addresses are link-local (169.254.77.0/30) and live only inside the test's namespaces.
 
+#![cfg(native_linux)]
+
 mod common;
 
 use hypermesh_ebpf::probe::xdp_devices::xdp_devices;

@@ -2,50 +2,60 @@
 //! section alone), the sysinfo-based equivalent, and the cpu section on generated 64-, 512- and
 //! 4096-CPU trees to show that its cost grows linearly with the number of CPUs.
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use hypermesh_os::linux::LinuxBackend;
-use hypermesh_os::synthetic::{Machine, Tree};
-use hypermesh_os::{FsRoot, Section, detect};
-use std::hint::black_box;
-use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, Networks, RefreshKind, System};
+// Everything measured here is Linux-only (see build-support/native_linux.rs).
+#[cfg(native_linux)]
+mod native {
+    use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
+    use hypermesh_os::linux::LinuxBackend;
+    use hypermesh_os::synthetic::{Machine, Tree};
+    use hypermesh_os::{FsRoot, Section, detect};
+    use std::hint::black_box;
+    use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, Networks, RefreshKind, System};
 
-fn host(c: &mut Criterion) {
-    let backend = LinuxBackend::new(FsRoot::host());
-    let mut g = c.benchmark_group("host");
-    g.bench_function("profile_all_sections", |b| b.iter(|| black_box(detect(&backend, &[]))));
-    for s in Section::ALL {
-        g.bench_function(format!("section_{s}"), |b| b.iter(|| black_box(detect(&backend, &[s]))));
-    }
-    g.bench_function("sysinfo_cpus_memory_disks_networks", |b| {
-        b.iter(|| {
-            let sys = System::new_with_specifics(
-                RefreshKind::nothing()
-                    .with_cpu(CpuRefreshKind::everything())
-                    .with_memory(MemoryRefreshKind::everything()),
-            );
-            black_box((sys, Disks::new_with_refreshed_list(), Networks::new_with_refreshed_list()))
-        })
-    });
-    g.finish();
-}
-
-fn cpu_scaling(c: &mut Criterion) {
-    let mut g = c.benchmark_group("cpu_section_synthetic");
-    g.sample_size(20);
-    for (packages, cores, threads) in [(1, 32, 2), (2, 128, 2), (8, 256, 2)] {
-        let n = packages * cores * threads;
-        let dir = tempfile::tempdir().unwrap();
-        Machine::x86(packages, cores, threads).write(&Tree::new(dir.path()).unwrap()).unwrap();
-        let backend = LinuxBackend::new(FsRoot::new(dir.path()).unwrap());
-        let cpu = detect(&backend, &[Section::Cpu]).cpu.expect("cpu section");
-        assert_eq!(cpu.logical_cpus, n);
-        g.throughput(Throughput::Elements(n as u64));
-        g.bench_with_input(BenchmarkId::from_parameter(n), &backend, |b, backend| {
-            b.iter(|| black_box(detect(backend, &[Section::Cpu])))
+    fn host(c: &mut Criterion) {
+        let backend = LinuxBackend::new(FsRoot::host());
+        let mut g = c.benchmark_group("host");
+        g.bench_function("profile_all_sections", |b| b.iter(|| black_box(detect(&backend, &[]))));
+        for s in Section::ALL {
+            g.bench_function(format!("section_{s}"), |b| b.iter(|| black_box(detect(&backend, &[s]))));
+        }
+        g.bench_function("sysinfo_cpus_memory_disks_networks", |b| {
+            b.iter(|| {
+                let sys = System::new_with_specifics(
+                    RefreshKind::nothing()
+                        .with_cpu(CpuRefreshKind::everything())
+                        .with_memory(MemoryRefreshKind::everything()),
+                );
+                black_box((sys, Disks::new_with_refreshed_list(), Networks::new_with_refreshed_list()))
+            })
         });
+        g.finish();
     }
-    g.finish();
+
+    fn cpu_scaling(c: &mut Criterion) {
+        let mut g = c.benchmark_group("cpu_section_synthetic");
+        g.sample_size(20);
+        for (packages, cores, threads) in [(1, 32, 2), (2, 128, 2), (8, 256, 2)] {
+            let n = packages * cores * threads;
+            let dir = tempfile::tempdir().unwrap();
+            Machine::x86(packages, cores, threads).write(&Tree::new(dir.path()).unwrap()).unwrap();
+            let backend = LinuxBackend::new(FsRoot::new(dir.path()).unwrap());
+            let cpu = detect(&backend, &[Section::Cpu]).cpu.expect("cpu section");
+            assert_eq!(cpu.logical_cpus, n);
+            g.throughput(Throughput::Elements(n as u64));
+            g.bench_with_input(BenchmarkId::from_parameter(n), &backend, |b, backend| {
+                b.iter(|| black_box(detect(backend, &[Section::Cpu])))
+            });
+        }
+        g.finish();
+    }
+
+    criterion_group!(benches, host, cpu_scaling);
 }
 
-criterion_group!(benches, host, cpu_scaling);
-criterion_main!(benches);
+#[cfg(native_linux)]
+criterion::criterion_main!(native::benches);
+
+/// Nothing to measure: this build has no native Linux backend.
+#[cfg(not(native_linux))]
+fn main() {}

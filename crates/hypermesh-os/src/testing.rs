@@ -18,6 +18,7 @@ pub fn skip(reason: &str) {
 }
 
 /// True when the process runs as root (uid 0).
+#[cfg(native_linux)]
 pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }

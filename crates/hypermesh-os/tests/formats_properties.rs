@@ -2,6 +2,8 @@
 //! people) write them, CPU masks with comma-separated 32-bit words, sizes with units (meminfo
 //! `kB`, sysfs cache `32K`), and every text parser fed arbitrary strings never panics.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::cpulist::{MAX_CPU, format_list, parse_list, parse_mask};
 use hypermesh_os::gpu::pci;
 use hypermesh_os::linux::cpu::caches::parse_size;

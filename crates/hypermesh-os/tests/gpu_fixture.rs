@@ -1,6 +1,8 @@
 //! GPU detection against the procfs fixture: an amdgpu card0 and an i915 card1, both with their
 //! PCI device only behind /sys/class/drm (not listed in /sys/bus/pci/devices).
 
+#![cfg(native_linux)]
+
 use hypermesh_os::FsRoot;
 use hypermesh_os::model::{GpuKind, PcieLink};
 use hypermesh_os::testing::unpack_fixture;

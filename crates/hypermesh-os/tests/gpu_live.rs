@@ -1,6 +1,8 @@
 //! GPU detection on the machine the tests run on, checked against an independent walk of
 //! /sys/bus/pci/devices/*/class.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::FsRoot;
 use hypermesh_os::gpu::{detect, nvml};
 

@@ -1,6 +1,8 @@
 //! NVML merge logic against a stand-in [`NvmlApi`]: the values below are test data, never shown
 //! as real anywhere else.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::gpu::nvml::{NvmlApi, NvmlDevice, merge};
 use hypermesh_os::model::{Gpu, MigMode, PcieLink};
 use std::collections::HashMap;

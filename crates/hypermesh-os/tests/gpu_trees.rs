@@ -1,6 +1,8 @@
 //! GPU detection on small hand-made sysfs trees laid out as the kernel does: devices under
 //! /sys/devices, links from /sys/bus/pci/devices and /sys/class/drm.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::FsRoot;
 use hypermesh_os::gpu::detect;
 use hypermesh_os::model::{Gpu, GpuKind};

@@ -5,6 +5,8 @@
 //! the root, and report each unreadable file on its own section with its path.
 //! (Unreadable files, EACCES, need a non-root reader: see `crates/hypermesh/tests/cli_restricted.rs`.)
 
+#![cfg(native_linux)]
+
 use hypermesh_os::linux::LinuxBackend;
 use hypermesh_os::synthetic::{Machine, Tree};
 use hypermesh_os::{FsRoot, HostProfile, Section, detect};

@@ -4,6 +4,8 @@
 //! This file holds a single test so that the peak RSS read from `/proc/self/status` (after
 //! resetting it through `/proc/self/clear_refs`) belongs to this detection alone.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::linux::LinuxBackend;
 use hypermesh_os::synthetic::{Machine, Tree};
 use hypermesh_os::{FsRoot, detect};

@@ -2,6 +2,8 @@
 //! own golden output `expected/e2e-output.txt` (parsed here, not re-typed), and the procfs
 //! fixture's cpuinfo samples of eight architectures.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::linux::LinuxBackend;
 use hypermesh_os::linux::cpu::cpuinfo::CpuInfo;
 use hypermesh_os::testing::unpack_fixture;

@@ -1,6 +1,8 @@
 //! This machine against the kernel's and trusted tools' view (`nproc`, `/proc/meminfo`,
 //! `lscpu`), and a capture of it read back with an alternate root.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::linux::LinuxBackend;
 use hypermesh_os::testing::skip;
 use hypermesh_os::{FsRoot, HostProfile, Section, capture, detect};

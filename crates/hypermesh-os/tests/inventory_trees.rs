@@ -1,6 +1,8 @@
 //! Hand-made trees: a 2-socket SMT server, a hybrid P/E-core laptop and an ARM big.LITTLE board,
 //! with offline CPUs and a CPU-less NUMA node; and broken files that must give errors, not panics.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::linux::LinuxBackend;
 use hypermesh_os::synthetic::{Machine, Tree};
 use hypermesh_os::{FsRoot, HostProfile, Section, detect};

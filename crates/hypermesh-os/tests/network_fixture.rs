@@ -1,6 +1,8 @@
 //! Conformance with node_exporter's fixture tree: interface MTU and speed as node_exporter
 //! itself reports them in `expected/e2e-output.txt`.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::FsRoot;
 use hypermesh_os::linux::network;
 use hypermesh_os::testing::unpack_fixture;

@@ -1,5 +1,7 @@
 //! Network interfaces of this machine, against /sys/class/net and `ip -o addr`.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::FsRoot;
 use hypermesh_os::linux::network;
 use hypermesh_os::testing::skip;

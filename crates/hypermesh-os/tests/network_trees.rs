@@ -1,6 +1,8 @@
 //! Network detection on a hand-made /sys/class/net: physical NIC, down link, veth, bridge, bond
 //! (captured without uevent), loopback, tap, wireless, and broken files.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::FsRoot;
 use hypermesh_os::linux::network;
 use hypermesh_os::model::Interface;

@@ -1,6 +1,8 @@
 //! Conformance with node_exporter's fixture tree: block devices' rotational flag and NVMe
 //! identity as node_exporter itself reports them (`expected/e2e-output.txt`), and its mountinfo.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::FsRoot;
 use hypermesh_os::linux::storage;
 use hypermesh_os::testing::unpack_fixture;

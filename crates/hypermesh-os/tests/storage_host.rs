@@ -1,5 +1,7 @@
 //! Storage on this machine, against lsblk and df.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::FsRoot;
 use hypermesh_os::linux::storage;
 use hypermesh_os::linux::storage::filesystems::PSEUDO_FS_TYPES;

@@ -1,6 +1,8 @@
 //! Storage detection on hand-made /sys trees: one of each kind of disk, partitions, NVMe
 //! controllers, and broken files.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::FsRoot;
 use hypermesh_os::linux::storage::{block, nvme};
 use hypermesh_os::model::{BlockDevice, DiskKind};

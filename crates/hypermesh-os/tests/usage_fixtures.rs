@@ -2,6 +2,8 @@
 //! sampler must give the values in node_exporter's own golden output (`expected/e2e-output.txt`);
 //! /proc/net/dev (absent from that tree) is checked on the procfs fixture.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::usage::diskstats::{DiskCounters, SECTOR_BYTES};
 use hypermesh_os::usage::{PSI_RESOURCES, Sampler};
 use hypermesh_os::{FsRoot, testing};

@@ -4,6 +4,8 @@
 //! project's machine mounts both, with cpu and memory on v1). The cgroups are removed even when
 //! the test fails.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::linux::mountinfo;
 use hypermesh_os::usage::{Rates, Sampler};
 use hypermesh_os::{FsRoot, testing};

@@ -1,6 +1,8 @@
 //! On the live host: one core burnt for a second shows as that core at ~100 % and the machine
 //! at ~1/N. Alone in its test binary so no other test's work is counted.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::usage::{Rates, Sampler};
 use hypermesh_os::{FsRoot, testing};
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! On the live host: a 64 MiB fsync'd write shows on the disk backing the file, and 10 MiB over
 //! loopback TCP shows on `lo`.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::usage::{Rates, Sampler};
 use hypermesh_os::{FsRoot, testing};
 use std::io::{Read, Write};

@@ -1,6 +1,8 @@
 //! Two hand-made snapshots of the counter files → exact rates, including resets and wraps, a
 //! CPU going offline, a new disk, a new CPU, missing PSI, and cgroup v1/v2 limits.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::FsRoot;
 use hypermesh_os::usage::cgroup::CgroupVersion;
 use hypermesh_os::usage::diskstats::DiskKind;

@@ -12,13 +12,25 @@
 //! - [`server`]: the listener: connection limits, header limits and timeouts, TLS, graceful
 //!   shutdown.
 //! - [`nfd`]: node-feature-discovery labels from a host profile.
+//!
+//! Only [`nfd`] exists without the `native_linux` cfg (other systems, or the portable-only check
+//! build; see `build-support/native_linux.rs`): the server reads the native usage sampler,
+//! `FsRoot` and the eBPF layer, which are Linux-only, and `nfd` then has no eBPF labels.
 
+#[cfg(native_linux)]
 pub mod auth;
+#[cfg(native_linux)]
 pub mod collector;
+#[cfg(native_linux)]
 pub mod collectors;
+#[cfg(native_linux)]
 pub mod config;
+#[cfg(native_linux)]
 pub mod http;
 pub mod nfd;
+#[cfg(native_linux)]
 pub mod rows;
+#[cfg(native_linux)]
 pub mod server;
+#[cfg(native_linux)]
 pub mod sources;

@@ -11,6 +11,7 @@
 //! machine (model names) go through [`sanitize`]. A fact that could not be detected gives no
 //! label rather than a false one.
 
+#[cfg(native_linux)]
 use hypermesh_ebpf::probe::{Probe, Verdict};
 use hypermesh_os::HostProfile;
 use hypermesh_os::model::{DiskKind, Gpu, GpuKind};
@@ -39,6 +40,7 @@ pub struct Label {
 }
 
 /// Hooks of the eBPF probe's attach test and the label each one gives.
+#[cfg(native_linux)]
 const EBPF_HOOK_LABELS: [(&str, &str); 7] = [
     ("kprobe", "ebpf-kprobes"),
     ("fentry", "ebpf-fentry"),
@@ -53,6 +55,7 @@ const EBPF_HOOK_LABELS: [(&str, &str); 7] = [
 /// whether this agent could attach there (`true`; `false` when the kernel lacks it or policy
 /// refused it). Hooks the probe could not decide get no label rather than a guess. Also
 /// `ebpf-xdp-native`: whether a physical network device's driver runs XDP itself.
+#[cfg(native_linux)]
 pub fn ebpf_labels(probe: &Probe) -> Vec<(String, String)> {
     let mut out = vec![("ebpf-btf".to_string(), probe.btf.vmlinux.to_string())];
     for (hook, label) in EBPF_HOOK_LABELS {

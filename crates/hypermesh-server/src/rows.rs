@@ -15,10 +15,7 @@ use std::sync::Arc;
 /// Label pairs of one sample.
 pub type Labels = Vec<(&'static str, String)>;
 
-/// The snake_case name serde gives a unit enum variant (`nvme`, `discrete`), for a label value.
-pub fn snake_name<T: serde::Serialize>(value: T) -> Option<String> {
-    serde_json::to_value(value).ok()?.as_str().map(str::to_string)
-}
+pub use hypermesh_os::model::snake_name;
 
 /// Whether a family's samples are gauges or counters.
 pub trait Kind {

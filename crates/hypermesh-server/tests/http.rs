@@ -1,6 +1,8 @@
 //! The HTTP face: routes and status codes, promtool, limits against bad clients, concurrency,
 //! basic auth, TLS and config validation.
 
+#![cfg(native_linux)]
+
 mod common;
 
 use common::{Running, get, get_with, raw, sample_profile};

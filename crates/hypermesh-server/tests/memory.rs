@@ -1,6 +1,8 @@
 //! Memory stays bounded under many requests, bad ones included (alone in its binary so that
 //! other tests' threads do not move the process's RSS).
 
+#![cfg(native_linux)]
+
 mod common;
 
 use common::{Running, get, get_with, raw, rss_bytes, sample_profile};

@@ -1,5 +1,7 @@
 //! NFD labels from captured hosts (the shared node_exporter and procfs fixture trees).
 
+#![cfg(native_linux)]
+
 use hypermesh_os::linux::LinuxBackend;
 use hypermesh_os::{FsRoot, testing};
 use hypermesh_server::nfd;

@@ -2,6 +2,8 @@
 //! second; after two scrape intervals its query API must return the profile's CPU count and
 //! MemTotal. The server is stopped and its data directory removed afterwards.
 
+#![cfg(native_linux)]
+
 mod common;
 
 use common::{Running, live_profile, raw, sample_profile, which};

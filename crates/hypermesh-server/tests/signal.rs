@@ -1,5 +1,7 @@
 //! SIGTERM stops a running server gracefully (alone in its binary: it signals its own process).
 
+#![cfg(native_linux)]
+
 use hypermesh_os::FsRoot;
 use hypermesh_server::collector::Scraper;
 use hypermesh_server::config::WebConfig;

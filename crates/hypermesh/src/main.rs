@@ -42,8 +42,11 @@ enum Command {
 fn main() -> ExitCode {
     // Die quietly on a closed pipe (`hypermesh profile --json | head`) like other Unix tools,
     // instead of panicking inside println!.
+    #[cfg(unix)]
     // SAFETY: setting a signal disposition to the default before any thread starts.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL)
+    };
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Profile(args) => cmd::profile::run(&cli.global, args),

@@ -1,5 +1,7 @@
 //! `hypermesh assets` as a whole process: listing, allocating, releasing, refusals.
 
+#![cfg(native_linux)]
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,6 +1,8 @@
 //! `hypermesh nfd` as a whole process: the feature file's labels are valid and say what this
 //! machine has, eBPF labels included (checked against the kernel's own files).
 
+#![cfg(native_linux)]
+
 use hypermesh_os::testing;
 use std::collections::HashMap;
 use std::path::Path;

@@ -1,5 +1,7 @@
 //! The `hypermesh profile` and `hypermesh capture` commands as a user runs them.
 
+#![cfg(native_linux)]
+
 use std::process::Command;
 
 fn hypermesh(args: &[&str]) -> std::process::Output {

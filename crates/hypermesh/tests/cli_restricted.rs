@@ -9,6 +9,8 @@
 //! under the same restrictions, so a test cannot pass with the restriction silently absent.
 //! Needs root (to create cgroups, mount namespaces and switch user): skips otherwise.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::synthetic::{Machine, Tree};
 use hypermesh_os::testing::{is_root, skip};
 use std::ffi::CString;

@@ -1,6 +1,8 @@
 //! `hypermesh serve` as a whole process with the `ebpf` collector: latency histograms in
 //! `/metrics` that promtool accepts, and SIGTERM stops it with its programs detached.
 
+#![cfg(native_linux)]
+
 use hypermesh_os::testing;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,6 +1,8 @@
 //! End to end: `hypermesh top` in a tmux pane (private socket), first frame checked against
 //! `hypermesh profile`, then `q` must end it and give the terminal back.
 
+#![cfg(native_linux)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};

@@ -1,6 +1,8 @@
 //! `hypermesh usage` and `hypermesh watch` as a user runs them: the JSON contract, a captured
 //! root, bad intervals, and a clean exit on SIGINT.
 
+#![cfg(native_linux)]
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -18,3 +18,9 @@ pub use network::*;
 pub use numa::*;
 pub use platform::*;
 pub use storage::*;
+
+/// The snake_case name serde gives a unit enum variant (`nvme`, `discrete`), for a label value
+/// or a table cell.
+pub fn snake_name<T: serde::Serialize>(value: T) -> Option<String> {
+    serde_json::to_value(value).ok()?.as_str().map(str::to_string)
+}

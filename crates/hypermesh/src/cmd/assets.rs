@@ -8,7 +8,7 @@ use hypermesh_assets::{
     Ledger, Listing, LiveState, Reconciliation, Request, Reserve, SharingLevel, Status, default_adapters,
     default_state_dir, format_deadline, now_ms, parse_duration,
 };
-use hypermesh_os::usage::{Rates, Sampler};
+use hypermesh_os::portable::PortableSampler;
 use hypermesh_os::{HostProfile, Section, detect};
 use serde_json::json;
 use std::path::PathBuf;
@@ -81,6 +81,19 @@ impl AssetOptions {
     /// [`inventory`](Self::inventory).
     pub fn inventory_of(&self, global: &Global, profile: &HostProfile) -> anyhow::Result<Inventory> {
         let config = self.config()?;
+        let live = match global.backend_kind()? {
+            #[cfg(native_linux)]
+            hypermesh_os::portable::select::BackendKind::Native => self.native_live(global)?,
+            // Without `native_linux` the portable backend is the only one.
+            _ => self.portable_live()?,
+        };
+        Ok(Inventory::collect(&default_adapters(), &HostView { profile, live: &live, config: &config }))
+    }
+
+    /// Live figures from the native sampler: cgroup limits, and utilisation when asked for.
+    #[cfg(native_linux)]
+    fn native_live(&self, global: &Global) -> anyhow::Result<LiveState> {
+        use hypermesh_os::usage::{Rates, Sampler};
         let mut sampler = Sampler::new(global.fs_root()?);
         let first = sampler.sample();
         let rates = match self.utilisation_interval {
@@ -90,8 +103,16 @@ impl AssetOptions {
             }
             None => Rates::between(&first, &first),
         };
-        let live = LiveState::from_usage(&rates);
-        Ok(Inventory::collect(&default_adapters(), &HostView { profile, live: &live, config: &config }))
+        Ok(LiveState::from_usage(&rates))
+    }
+
+    /// Live figures from the portable sampler: utilisation when asked for; it sees no cgroup
+    /// limits.
+    fn portable_live(&self) -> anyhow::Result<LiveState> {
+        let Some(interval) = self.utilisation_interval else { return Ok(LiveState::default()) };
+        let mut sampler = PortableSampler::new().context("cannot start the portable sampler")?;
+        std::thread::sleep(interval);
+        Ok(LiveState::from_portable(&sampler.sample()?))
     }
 
     fn config(&self) -> anyhow::Result<Config> {

@@ -2,7 +2,6 @@
 
 use super::Global;
 use super::output::{Table, opt, opt_bytes, snake_name};
-use hypermesh_os::gpu::nvml;
 use hypermesh_os::model::Gpu;
 use std::io::Write;
 use std::process::ExitCode;
@@ -30,10 +29,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         eprintln!("hypermesh: gpus: {p}");
     }
     if args.verbose {
-        let nvml = match nvml::init_time() {
-            Some(t) => format!("{:.1} ms of it NVML initialisation", t.as_secs_f64() * 1e3),
-            None => "NVML not loaded".into(),
-        };
+        let nvml = nvml_note();
         eprintln!("gpus: detected {} in {:.3} ms ({nvml})", gpus.len(), took.as_secs_f64() * 1e3);
     }
     let text = if args.json { serde_json::to_string_pretty(&gpus)? + "\n" } else { render(&gpus) };
@@ -42,6 +38,21 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// How much of the detection NVML initialisation took, when the native backend loaded it.
+#[cfg(native_linux)]
+fn nvml_note() -> String {
+    match hypermesh_os::gpu::nvml::init_time() {
+        Some(t) => format!("{:.1} ms of it NVML initialisation", t.as_secs_f64() * 1e3),
+        None => "NVML not loaded".into(),
+    }
+}
+
+/// The portable backend, the only one here, asks sysinfo, not NVML directly.
+#[cfg(not(native_linux))]
+fn nvml_note() -> String {
+    "NVML not loaded".into()
 }
 
 /// Renders GPUs as a table followed by each GPU's notes.

@@ -1,20 +1,30 @@
 //! One module per subcommand; shared options and output helpers.
 
 pub mod assets;
+#[cfg(native_linux)]
 pub mod capture;
+#[cfg(native_linux)]
 pub mod ebpf;
 pub mod gpus;
+#[cfg(not(native_linux))]
+mod linux_only;
 pub mod nfd;
 pub mod output;
 pub mod profile;
+#[cfg(native_linux)]
 pub mod serve;
+#[cfg(native_linux)]
 pub mod top;
 pub mod usage;
 pub mod watch;
 
+// Without `native_linux` these commands still parse, and say why they cannot run.
+#[cfg(not(native_linux))]
+pub use linux_only::{capture, ebpf, serve, top};
+
 use anyhow::Context;
+use hypermesh_os::Backend;
 use hypermesh_os::portable::select::{self, BackendKind};
-use hypermesh_os::{Backend, FsRoot};
 use std::path::PathBuf;
 
 /// Options that apply to every subcommand.
@@ -31,16 +41,23 @@ pub struct Global {
 
 impl Global {
     /// The filesystem root to read from.
-    pub fn fs_root(&self) -> anyhow::Result<FsRoot> {
+    #[cfg(native_linux)]
+    pub fn fs_root(&self) -> anyhow::Result<hypermesh_os::FsRoot> {
+        use hypermesh_os::FsRoot;
         match &self.root {
             None => Ok(FsRoot::host()),
             Some(dir) => FsRoot::new(dir).with_context(|| format!("cannot use {} as root", dir.display())),
         }
     }
 
+    /// Which backend answers: the one asked for, else the one for this OS; an error when it
+    /// cannot (the portable backend with --root, the native one where it is not compiled).
+    pub fn backend_kind(&self) -> anyhow::Result<BackendKind> {
+        select::resolve(self.backend, self.root.as_deref()).context("cannot use that backend")
+    }
+
     /// The backend that answers host questions: the one asked for, else the one for this OS.
     pub fn backend(&self) -> anyhow::Result<Box<dyn Backend>> {
-        let root = self.root.as_ref().map(|_| self.fs_root()).transpose()?;
-        select::open(self.backend, root).context("cannot open the backend")
+        select::open(self.backend, self.root.as_deref()).context("cannot open the backend")
     }
 }

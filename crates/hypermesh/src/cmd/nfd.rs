@@ -2,7 +2,6 @@
 
 use super::Global;
 use anyhow::Context;
-use hypermesh_ebpf::probe::{self, ProbeOptions};
 use hypermesh_os::detect;
 use hypermesh_server::nfd;
 use std::path::PathBuf;
@@ -23,11 +22,8 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     for problem in &profile.errors {
         eprintln!("hypermesh nfd: {problem}");
     }
-    // The probe attaches a trivial program per hook (detached at once), as root only.
-    let options = ProbeOptions { helpers: false, ..ProbeOptions::full() };
-    let probed = global.fs_root().and_then(|root| Ok(probe::probe(&root, options)?));
-    let ebpf = match probed {
-        Ok(p) => nfd::ebpf_labels(&p),
+    let ebpf = match ebpf_labels(global) {
+        Ok(labels) => labels,
         Err(e) => {
             eprintln!("hypermesh nfd: no eBPF labels: {e:#}");
             Vec::new()
@@ -38,4 +34,19 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot write into {}", args.out.display()))?;
     eprintln!("hypermesh nfd: wrote {} labels to {}", labels.len(), path.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The eBPF labels from a probe of this kernel. The probe attaches a trivial program per hook
+/// (detached at once), as root only.
+#[cfg(native_linux)]
+fn ebpf_labels(global: &Global) -> anyhow::Result<Vec<(String, String)>> {
+    use hypermesh_ebpf::probe::{self, ProbeOptions};
+    let options = ProbeOptions { helpers: false, ..ProbeOptions::full() };
+    Ok(nfd::ebpf_labels(&probe::probe(&global.fs_root()?, options)?))
+}
+
+/// No eBPF here: the probe is Linux-only.
+#[cfg(not(native_linux))]
+fn ebpf_labels(_: &Global) -> anyhow::Result<Vec<(String, String)>> {
+    Err(hypermesh_os::portable::select::linux_only("the eBPF probe").into())
 }

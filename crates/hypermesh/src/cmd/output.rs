@@ -1,7 +1,7 @@
 //! Human output: aligned tables and sizes in human units.
 
 /// The snake_case name of an enum value, as JSON spells it (`nvme`, `discrete`).
-pub use hypermesh_server::rows::snake_name;
+pub use hypermesh_os::model::snake_name;
 
 /// Formats a byte count in IEC units (`1.5 GiB`).
 pub fn bytes(n: u64) -> String {

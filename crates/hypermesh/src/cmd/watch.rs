@@ -4,8 +4,10 @@
 //! slowly); `hypermesh usage` shows it.
 
 use super::Global;
-use super::usage::render;
-use hypermesh_os::usage::{Rates, Sampler};
+use super::usage::portable;
+use anyhow::Context;
+use hypermesh_os::portable::PortableSampler;
+use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -20,9 +22,13 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     ctrlc::set_handler(move || {
         let _ = stop_tx.send(());
     })?;
-    let mut sampler = Sampler::new(global.fs_root()?);
+    let mut reading = match global.backend_kind()? {
+        #[cfg(native_linux)]
+        hypermesh_os::portable::select::BackendKind::Native => native(global, args.json)?,
+        // Without `native_linux` the portable backend is the only one.
+        _ => portable_readings(args.json)?,
+    };
     let refresh = !args.json && std::io::stdout().is_terminal();
-    let mut prev = sampler.sample();
     let mut next = Instant::now() + args.interval;
     let mut line = Vec::with_capacity(8192);
     loop {
@@ -35,24 +41,54 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         if next < Instant::now() {
             next = Instant::now() + args.interval;
         }
-        let cur = sampler.sample();
-        let rates = Rates::between(&prev, &cur);
-        prev = cur;
         line.clear();
-        if args.json {
-            serde_json::to_writer(&mut line, &rates)?;
-            line.push(b'\n');
-        } else {
-            if refresh {
-                line.extend_from_slice(b"\x1b[H\x1b[2J");
-            }
-            line.extend_from_slice(render(&rates, None).as_bytes());
-            line.push(b'\n');
+        if refresh {
+            line.extend_from_slice(b"\x1b[H\x1b[2J");
         }
+        reading(&mut line)?;
         let mut out = std::io::stdout().lock();
         if out.write_all(&line).and_then(|()| out.flush()).is_err() {
             break; // stdout closed (e.g. `| head`): a normal end for a stream.
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Appends the next reading to a buffer: a JSON line, or tables.
+type Readings = Box<dyn FnMut(&mut Vec<u8>) -> anyhow::Result<()>>;
+
+/// Readings of the native sampler: rates between consecutive samples.
+#[cfg(native_linux)]
+fn native(global: &Global, json: bool) -> anyhow::Result<Readings> {
+    use hypermesh_os::usage::{Rates, Sampler};
+    let mut sampler = Sampler::new(global.fs_root()?);
+    let mut prev = sampler.sample();
+    Ok(Box::new(move |line| {
+        let cur = sampler.sample();
+        let rates = Rates::between(&prev, &cur);
+        prev = cur;
+        append(line, json, &rates, |r| super::usage::native::render(r, None))
+    }))
+}
+
+/// Readings of the portable sampler (sysinfo).
+fn portable_readings(json: bool) -> anyhow::Result<Readings> {
+    let mut sampler = PortableSampler::new().context("cannot start the portable sampler")?;
+    Ok(Box::new(move |line| append(line, json, &sampler.sample()?, portable::render)))
+}
+
+/// Appends `value` as one JSON line, or rendered.
+fn append<T: Serialize>(
+    line: &mut Vec<u8>,
+    json: bool,
+    value: &T,
+    render: impl Fn(&T) -> String,
+) -> anyhow::Result<()> {
+    if json {
+        serde_json::to_writer(&mut *line, value)?;
+    } else {
+        line.extend_from_slice(render(value).as_bytes());
+    }
+    line.push(b'\n');
+    Ok(())
 }
