@@ -150,10 +150,13 @@ pub trait Backend: Send + Sync {
 
 /// Detects the requested sections (all of them when `sections` is empty), each on its own:
 /// a failing section leaves its field `None` and adds an entry to `errors`.
+///
+/// Storage and network run on a second thread beside the other sections: they wait most on
+/// the kernel (statvfs under a deadline, a virtio disk's serial fetched from the device,
+/// netlink), the others are plain file reads. Errors stay in section order.
 pub fn detect(backend: &dyn Backend, sections: &[Section]) -> HostProfile {
     let wanted = |s: Section| sections.is_empty() || sections.contains(&s);
     let mut profile = HostProfile { backend: backend.name().to_string(), ..Default::default() };
-    let mut errors = Vec::new();
     fn run<T>(
         section: Section,
         errors: &mut Vec<SectionError>,
@@ -164,27 +167,52 @@ pub fn detect(backend: &dyn Backend, sections: &[Section]) -> HostProfile {
         errors.extend(problems.iter().map(|e| SectionError::new(section, e)));
         result.map_err(|e| errors.push(SectionError::new(section, &e))).ok()
     }
-    if wanted(Section::Platform) {
-        profile.platform = run(Section::Platform, &mut errors, |p| backend.platform(p));
+    let mut errors = Vec::new();
+    let mut gpu_errors = Vec::new();
+    let devices = std::thread::scope(|s| {
+        let devices = (wanted(Section::Storage) || wanted(Section::Network)).then(|| {
+            s.spawn(|| {
+                let mut errors = Vec::new();
+                let storage = wanted(Section::Storage)
+                    .then(|| run(Section::Storage, &mut errors, |p| backend.storage(p)))
+                    .flatten();
+                let network = wanted(Section::Network)
+                    .then(|| run(Section::Network, &mut errors, |p| backend.network(p)))
+                    .flatten();
+                (storage, network, errors)
+            })
+        });
+        if wanted(Section::Platform) {
+            profile.platform = run(Section::Platform, &mut errors, |p| backend.platform(p));
+        }
+        if wanted(Section::Cpu) {
+            profile.cpu = run(Section::Cpu, &mut errors, |p| backend.cpu(p));
+        }
+        if wanted(Section::Numa) {
+            profile.numa = run(Section::Numa, &mut errors, |p| backend.numa(p));
+        }
+        if wanted(Section::Memory) {
+            profile.memory = run(Section::Memory, &mut errors, |p| backend.memory(p));
+        }
+        if wanted(Section::Gpus) {
+            profile.gpus = run(Section::Gpus, &mut gpu_errors, |p| backend.gpus(p)).unwrap_or_default();
+        }
+        devices.map(|h| h.join())
+    });
+    match devices {
+        Some(Ok((storage, network, mut device_errors))) => {
+            (profile.storage, profile.network) = (storage, network);
+            errors.append(&mut device_errors);
+        }
+        Some(Err(_)) => {
+            let e = Error::Unavailable("detection stopped unexpectedly (thread panicked)".into());
+            for section in [Section::Storage, Section::Network].into_iter().filter(|s| wanted(*s)) {
+                errors.push(SectionError::new(section, &e));
+            }
+        }
+        None => {}
     }
-    if wanted(Section::Cpu) {
-        profile.cpu = run(Section::Cpu, &mut errors, |p| backend.cpu(p));
-    }
-    if wanted(Section::Numa) {
-        profile.numa = run(Section::Numa, &mut errors, |p| backend.numa(p));
-    }
-    if wanted(Section::Memory) {
-        profile.memory = run(Section::Memory, &mut errors, |p| backend.memory(p));
-    }
-    if wanted(Section::Storage) {
-        profile.storage = run(Section::Storage, &mut errors, |p| backend.storage(p));
-    }
-    if wanted(Section::Network) {
-        profile.network = run(Section::Network, &mut errors, |p| backend.network(p));
-    }
-    if wanted(Section::Gpus) {
-        profile.gpus = run(Section::Gpus, &mut errors, |p| backend.gpus(p)).unwrap_or_default();
-    }
+    errors.append(&mut gpu_errors);
     profile.errors = errors;
     profile
 }
