@@ -9,6 +9,7 @@ use prometheus_client::encoding::{
     EncodeCounterValue, EncodeGaugeValue, EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet,
 };
 use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::registry::Registry;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -68,6 +69,18 @@ impl<L, V, K> Rows<L, V, K> {
     /// True when there is no sample (such a family is not worth registering).
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+}
+
+impl<L, V, K> Rows<L, V, K>
+where
+    Self: EncodeMetric + std::fmt::Debug + Send + Sync + 'static,
+{
+    /// Registers the family as `name` in `registry`, unless it has no sample.
+    pub fn register_in(self, registry: &mut Registry, name: &'static str, help: &'static str) {
+        if !self.is_empty() {
+            registry.register(name, help, self);
+        }
     }
 }
 

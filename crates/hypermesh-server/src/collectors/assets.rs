@@ -48,15 +48,11 @@ impl Collector for Assets {
         for (name, help, amount) in families {
             let rows: GaugeRows<Labels, f64> =
                 assets.iter().map(|s| (labels(s), in_base_unit(s.asset.kind, amount(s)))).collect();
-            if !rows.is_empty() {
-                r.register(name, help, rows);
-            }
+            rows.register_in(r, name, help);
         }
         let healthy: GaugeRows<Labels, u32> =
             assets.iter().map(|s| (labels(s), u32::from(s.asset.health.state == HealthState::Ok))).collect();
-        if !healthy.is_empty() {
-            r.register("asset_healthy", "Whether an asset is healthy (1) or degraded or failed (0)", healthy);
-        }
+        healthy.register_in(r, "asset_healthy", "Whether an asset is healthy (1) or degraded or failed (0)");
         let mut counts: BTreeMap<(AssetKind, &str), u64> = BTreeMap::new();
         for a in &listing.status.allocations {
             let state = match a.state {

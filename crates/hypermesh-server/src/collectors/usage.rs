@@ -269,10 +269,7 @@ fn counters<V: Value>(
     help: &'static str,
     rows: impl IntoIterator<Item = (Labels, V)>,
 ) {
-    let rows: CounterRows<Labels, V> = rows.into_iter().collect();
-    if !rows.is_empty() {
-        r.register(name, help, rows);
-    }
+    rows.into_iter().collect::<CounterRows<Labels, V>>().register_in(r, name, help);
 }
 
 /// Registers a gauge family unless it has no sample.
@@ -282,10 +279,7 @@ fn gauges<V: Value>(
     help: &'static str,
     rows: impl IntoIterator<Item = (Labels, V)>,
 ) {
-    let rows: GaugeRows<Labels, V> = rows.into_iter().collect();
-    if !rows.is_empty() {
-        r.register(name, help, rows);
-    }
+    rows.into_iter().collect::<GaugeRows<Labels, V>>().register_in(r, name, help);
 }
 
 /// A counter without labels, left out when unknown.
