@@ -41,7 +41,7 @@ use loadavg::LoadAvg;
 use memory::MemoryNow;
 use netdev::NetCounters;
 use pressure::Psi;
-use source::{FeatureSource, Source};
+use source::Source;
 use stat::StatCounters;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -90,7 +90,8 @@ pub struct Sampler {
     root: FsRoot,
     stat: Source,
     loadavg: Source,
-    pressure: [FeatureSource; 4],
+    /// The PSI files, or why each could not be opened (not retried).
+    pressure: [Result<Source>; 4],
     meminfo: Source,
     vmstat: Source,
     diskstats: Source,
@@ -109,7 +110,7 @@ impl Sampler {
         Sampler {
             stat: Source::new(&root, "/proc/stat"),
             loadavg: Source::new(&root, "/proc/loadavg"),
-            pressure: PSI_RESOURCES.map(|r| FeatureSource::open(&root, &format!("/proc/pressure/{r}"))),
+            pressure: PSI_RESOURCES.map(|r| Source::opened(&root, format!("/proc/pressure/{r}"))),
             meminfo: Source::new(&root, "/proc/meminfo"),
             vmstat: Source::new(&root, "/proc/vmstat"),
             diskstats: Source::new(&root, "/proc/diskstats"),
@@ -131,9 +132,12 @@ impl Sampler {
         let time = monotonic_now();
         let stat = self.stat.read(root).and_then(|t| stat::parse(t, "/proc/stat"));
         let load = self.loadavg.read(root).and_then(|t| loadavg::parse(t, "/proc/loadavg"));
-        let pressure = self.pressure.each_mut().map(|src| {
-            let path = src.path().to_string();
-            src.read(root).and_then(|t| pressure::parse(t, &path))
+        let pressure = self.pressure.each_mut().map(|src| match src {
+            Ok(src) => {
+                let path = src.path().to_string();
+                src.read(root).and_then(|t| pressure::parse(t, &path))
+            }
+            Err(why) => Err(source::again(why)),
         });
         let memory = self.meminfo.read(root).and_then(|t| memory::parse(t, "/proc/meminfo"));
         let vmstat = self.vmstat.read(root).map(vmstat::parse);

@@ -13,49 +13,11 @@ pub(crate) struct Source {
     buf: Vec<u8>,
 }
 
-/// A kernel feature file (such as `/proc/pressure/irq`) opened once: one that cannot be opened
-/// when the sampler is made is reported unavailable at every sample, without retrying (the
-/// kernel does not grow new /proc files while it runs).
-#[derive(Debug)]
-pub(crate) enum FeatureSource {
-    /// Opened.
-    Open(Source),
-    /// Could not be opened: the path and why.
-    Absent(String, Error),
-}
-
-impl FeatureSource {
-    /// Opens `path` under `root` now.
-    pub(crate) fn open(root: &FsRoot, path: &str) -> Self {
-        match root.open(path) {
-            Ok(file) => {
-                FeatureSource::Open(Source { path: path.to_string(), file: Some(file), buf: Vec::new() })
-            }
-            Err(e) => FeatureSource::Absent(path.to_string(), e),
-        }
-    }
-
-    /// The kernel path.
-    pub(crate) fn path(&self) -> &str {
-        match self {
-            FeatureSource::Open(source) => source.path(),
-            FeatureSource::Absent(path, _) => path,
-        }
-    }
-
-    /// Reads it, or repeats why it is absent.
-    pub(crate) fn read(&mut self, root: &FsRoot) -> Result<&str> {
-        match self {
-            FeatureSource::Open(source) => source.read(root),
-            FeatureSource::Absent(path, why) => Err(again(path, why)),
-        }
-    }
-}
-
-/// The same error once more (errors are not `Clone`: an I/O error keeps its errno and kind).
-fn again(path: &str, e: &Error) -> Error {
+/// The same error once more, for a file whose opening failed for good (errors are not `Clone`:
+/// an I/O error keeps its path, errno and kind).
+pub(crate) fn again(e: &Error) -> Error {
     match e {
-        Error::Io { source, .. } => Error::io(
+        Error::Io { path, source } => Error::io(
             path,
             source.raw_os_error().map_or_else(
                 || std::io::Error::new(source.kind(), source.to_string()),
@@ -74,12 +36,18 @@ impl Source {
         Source { path, file, buf: Vec::with_capacity(4096) }
     }
 
-    /// A source for a file that exists now, `None` otherwise (for files whose presence is
-    /// settled when the sampler is made, such as the limit files of a cgroup).
-    pub(crate) fn existing(root: &FsRoot, path: impl Into<String>) -> Option<Self> {
+    /// A source for a file that can be opened now, or why it cannot (for files whose presence
+    /// is settled when the sampler is made: the limit files of a cgroup, the PSI files, which a
+    /// kernel has or lacks for as long as it runs).
+    pub(crate) fn opened(root: &FsRoot, path: impl Into<String>) -> Result<Self> {
         let path = path.into();
-        let file = root.open(&path).ok()?;
-        Some(Source { path, file: Some(file), buf: Vec::with_capacity(256) })
+        let file = root.open(&path)?;
+        Ok(Source { path, file: Some(file), buf: Vec::with_capacity(256) })
+    }
+
+    /// [`Source::opened`], `None` when the file cannot be opened.
+    pub(crate) fn existing(root: &FsRoot, path: impl Into<String>) -> Option<Self> {
+        Self::opened(root, path).ok()
     }
 
     /// The kernel path.
