@@ -381,11 +381,22 @@ pub struct ListedProgram {
     pub run_time_ns: u64,
 }
 
+/// Every program loaded in the kernel now. A program unloaded between the kernel giving its id
+/// and our opening it (ENOENT) is skipped, as bpftool does; `context` names the caller's task.
+pub(crate) fn loaded_programs(
+    context: &'static str,
+) -> impl Iterator<Item = Result<aya::programs::ProgramInfo>> {
+    aya::programs::loaded_programs().filter_map(move |info| match info {
+        Err(ProgramError::SyscallError(e)) if e.io_error.raw_os_error() == Some(libc::ENOENT) => None,
+        other => Some(other.map_err(|e| Error::aya(context, e))),
+    })
+}
+
 /// Every program loaded in the kernel, ours marked.
 pub fn list_programs() -> Result<Vec<ListedProgram>> {
     let mut out = Vec::new();
-    for info in aya::programs::loaded_programs() {
-        let info = info.map_err(|e| Error::aya("listing programs", e))?;
+    for info in loaded_programs("listing programs") {
+        let info = info?;
         let name = info.name_as_str().unwrap_or("").to_string();
         out.push(ListedProgram {
             id: info.id(),

@@ -26,8 +26,8 @@ pub struct ProgramCost {
 /// (name, run count, run time ns) of each listed program id now loaded.
 fn snapshot(ids: &[u32]) -> Result<BTreeMap<u32, (String, u64, u64)>> {
     let mut out = BTreeMap::new();
-    for info in aya::programs::loaded_programs() {
-        let info = info.map_err(|e| Error::aya("reading program statistics", e))?;
+    for info in crate::lifecycle::loaded_programs("reading program statistics") {
+        let info = info?;
         if ids.contains(&info.id()) {
             let name = info.name_as_str().unwrap_or("").to_string();
             out.insert(info.id(), (name, info.run_count(), info.run_time().as_nanos() as u64));

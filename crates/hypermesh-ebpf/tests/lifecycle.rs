@@ -134,3 +134,27 @@ fn pinned_programs_outlive_the_owner_until_unpinned() {
     assert!(pinned.iter().all(|p| removed.contains(p)), "unpin removed our pins");
     assert_eq!(common::wait_gone(&ids), Vec::<u32>::new(), "unpinned programs are gone");
 }
+
+/// Programs loaded and unloaded while we list (libbpf's feature probes do this at start-up):
+/// an id that vanishes before we open it is skipped, never an error.
+#[test]
+fn listing_survives_programs_unloaded_meanwhile() {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    if !common::root_or_skip("listing under churn") {
+        return;
+    }
+    const CHURN: usize = 500;
+    let loads = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let socket_filter = probe::types::prog_type_number("socket_filter").unwrap();
+            while loads.load(Relaxed) < CHURN {
+                probe::types::probe_prog_type(socket_filter);
+                loads.fetch_add(1, Relaxed);
+            }
+        });
+        while loads.load(Relaxed) < CHURN {
+            lifecycle::list_programs().expect("listing while programs come and go");
+        }
+    });
+}
