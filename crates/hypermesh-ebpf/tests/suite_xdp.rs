@@ -8,7 +8,9 @@
 mod common;
 
 use hypermesh_ebpf::probe::xdp_devices::xdp_devices;
+use hypermesh_ebpf::probe::{self, ProbeOptions, Verdict};
 use hypermesh_ebpf::programs::xdp_counter::{Mode, XdpCounter};
+use hypermesh_os::FsRoot;
 use std::net::UdpSocket;
 use std::process::Command;
 use std::time::Duration;
@@ -168,6 +170,23 @@ fn driver_without_native_xdp_falls_back_to_generic() {
     assert_eq!(ns.xdp_of("hmxd"), Some((2, u64::from(a.prog_id))));
     drop(xdp);
     assert_eq!(ns.xdp_of("hmxd"), None, "XDP still attached to hmxd after drop");
+}
+
+/// While another program holds lo's XDP hook (here: our counter; in life: a second agent's
+/// probe or an operator's program), the probe's XDP attach finds it taken: still "supported".
+#[test]
+fn probe_says_xdp_supported_while_lo_is_taken() {
+    if !common::root_or_skip("XDP probe") || !common::tool_or_skip("ip", "iproute2") {
+        return;
+    }
+    let ns = Namespaces::create("busy");
+    let finding = in_netns(&ns.rx, || {
+        let _held = XdpCounter::start_modes("lo", &[Mode::Generic]).expect("hold lo's XDP hook");
+        let probe = probe::probe(&FsRoot::host(), ProbeOptions::full()).expect("probe");
+        probe.attach["xdp"].clone()
+    });
+    assert_eq!(finding.verdict, Verdict::Supported, "{}", finding.detail);
+    assert!(finding.detail.contains("EBUSY"), "the probe found lo taken: {}", finding.detail);
 }
 
 #[test]

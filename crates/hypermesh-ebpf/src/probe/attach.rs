@@ -147,10 +147,14 @@ fn attach_xdp(_: &AttachEnv<'_>) -> Finding {
     }
     match load("xdp", 2, |p| p.expected_attach_type = ATTACH_XDP) {
         // XDP_PASS on lo in generic mode: traffic is untouched while it is attached.
-        Ok(prog) => Finding::from_result(
-            "BPF_LINK_CREATE(xdp generic, lo)",
-            sys::link_create(&prog, lo, ATTACH_XDP, XDP_FLAGS_SKB_MODE),
-        ),
+        Ok(prog) => match sys::link_create(&prog, lo, ATTACH_XDP, XDP_FLAGS_SKB_MODE) {
+            // The kernel reached lo's XDP hook and found it taken (another agent's probe, or an
+            // operator's program): the hook exists.
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                Finding::supported("lo already holds an XDP program (EBUSY): the hook exists")
+            }
+            result => Finding::from_result("BPF_LINK_CREATE(xdp generic, lo)", result),
+        },
         Err(f) => f,
     }
 }
