@@ -167,8 +167,11 @@ fn attach_cgroup(env: &AttachEnv<'_>) -> Finding {
         Ok(p) => p,
         Err(f) => return f,
     };
-    // A fresh empty cgroup, so no process sees the (pass-all) program.
-    let dir = env.root.host_path(&format!("{cg}/hm-probe-{}", std::process::id()));
+    // A fresh empty cgroup, so no process sees the (pass-all) program; named per probe, since
+    // one process may run several probes at once.
+    static PROBES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = env.root.host_path(&format!("{cg}/hm-probe-{}-{n}", std::process::id()));
     if let Err(e) = std::fs::create_dir(&dir) {
         return Finding::from_error(&format!("mkdir {}", dir.display()), &e);
     }
