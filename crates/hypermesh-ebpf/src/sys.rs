@@ -82,6 +82,24 @@ pub struct ProgLoad<'a> {
     pub prog_flags: u32,
     /// Program name (truncated to 15 bytes).
     pub name: &'a str,
+    /// Ask the verifier for its error messages only, without the per-instruction trace of log
+    /// level 1 (formatting that trace is a good part of the cost of a probe load).
+    pub errors_only_log: bool,
+}
+
+/// `BPF_LOG_STATS`: the verifier logs its errors and a closing statistics line, no trace.
+const LOG_STATS: u32 = 4;
+
+/// Whether this kernel accepts [`LOG_STATS`] on its own.
+fn stats_log_level_known() -> bool {
+    static KNOWN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *KNOWN.get_or_init(|| accepts_stats_log(&rustix::system::uname().release().to_string_lossy()))
+}
+
+/// Whether a kernel of this release (`6.18.0-1-amd64`) knows [`LOG_STATS`]: Linux 5.2 and later.
+fn accepts_stats_log(release: &str) -> bool {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit()).map(|n| n.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (5, 2)
 }
 
 #[repr(C)]
@@ -143,8 +161,8 @@ fn sys_bpf_fd<T>(cmd: u32, attr: &mut T) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
-/// `BPF_PROG_LOAD` with a GPL licence. With `log` the verifier log (level 1) is captured into
-/// it and returned on failure.
+/// `BPF_PROG_LOAD` with a GPL licence. With `log` the verifier log (level 1, or errors only as
+/// [`ProgLoad::errors_only_log`] asks) is captured into it and returned on failure.
 pub fn prog_load(p: &ProgLoad<'_>, log: Option<&mut [u8]>) -> Result<OwnedFd, LoadError> {
     let license = c"GPL";
     let mut attr = ProgLoadAttr {
@@ -161,7 +179,7 @@ pub fn prog_load(p: &ProgLoad<'_>, log: Option<&mut [u8]>) -> Result<OwnedFd, Lo
     let mut log = log;
     if let Some(buf) = log.as_deref_mut() {
         buf.fill(0);
-        attr.log_level = 1;
+        attr.log_level = if p.errors_only_log && stats_log_level_known() { LOG_STATS } else { 1 };
         attr.log_size = buf.len() as u32;
         attr.log_buf = buf.as_mut_ptr() as u64;
     }
@@ -371,6 +389,21 @@ mod tests {
         assert_eq!((i.dst(), i.src()), (3, 10));
         let b: [u8; 8] = [i.code, i.regs, 0xfe, 0xff, 7, 0, 0, 0];
         assert_eq!(Insn::from_bytes(b), i);
+    }
+
+    #[test]
+    fn stats_log_level_from_linux_5_2() {
+        for (release, known) in [
+            ("6.18.0-1-amd64", true),
+            ("5.2.0", true),
+            ("5.10.209", true),
+            ("5.1.21", false),
+            ("4.19.0-26", false),
+            ("", false),
+            ("garbage", false),
+        ] {
+            assert_eq!(accepts_stats_log(release), known, "{release}");
+        }
     }
 
     #[test]

@@ -99,9 +99,10 @@ pub fn prog_type_number(name: &str) -> Option<u32> {
 }
 
 /// The `BPF_PROG_LOAD` parameters that make a trivial program of type `t` loadable, as libbpf's
-/// `probe_prog_load` sets them.
+/// `probe_prog_load` sets them. Probes read only the verifier's error, so the log holds no trace.
 pub fn trivial_load(t: u32, insns: &[Insn]) -> ProgLoad<'_> {
-    let mut p = ProgLoad { prog_type: t, insns, name: "hm_probe", ..Default::default() };
+    let mut p =
+        ProgLoad { prog_type: t, insns, name: "hm_probe", errors_only_log: true, ..Default::default() };
     match PROG_TYPES.get(t as usize).copied() {
         Some("cgroup_sock_addr") => p.expected_attach_type = 10, // BPF_CGROUP_INET4_CONNECT
         Some("cgroup_sockopt") => p.expected_attach_type = 21,   // BPF_CGROUP_GETSOCKOPT
