@@ -90,16 +90,21 @@ pub struct ProgLoad<'a> {
 /// `BPF_LOG_STATS`: the verifier logs its errors and a closing statistics line, no trace.
 const LOG_STATS: u32 = 4;
 
-/// Whether this kernel accepts [`LOG_STATS`] on its own.
+/// Whether this kernel accepts [`LOG_STATS`] on its own: Linux 5.2 and later.
 fn stats_log_level_known() -> bool {
     static KNOWN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *KNOWN.get_or_init(|| accepts_stats_log(&rustix::system::uname().release().to_string_lossy()))
+    *KNOWN.get_or_init(|| kernel_version() >= (5, 2))
 }
 
-/// Whether a kernel of this release (`6.18.0-1-amd64`) knows [`LOG_STATS`]: Linux 5.2 and later.
-fn accepts_stats_log(release: &str) -> bool {
-    let mut parts = release.split(|c: char| !c.is_ascii_digit()).map(|n| n.parse::<u32>().unwrap_or(0));
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (5, 2)
+/// `(major, minor)` of the running kernel, from `uname`.
+pub fn kernel_version() -> (u32, u32) {
+    version_of(&rustix::system::uname().release().to_string_lossy())
+}
+
+/// `(major, minor)` of a kernel release such as `6.18.0-1-amd64`; `(0, 0)` without numbers.
+pub fn version_of(release: &str) -> (u32, u32) {
+    let mut nums = release.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u32>().ok());
+    (nums.next().unwrap_or(0), nums.next().unwrap_or(0))
 }
 
 #[repr(C)]
@@ -392,18 +397,21 @@ mod tests {
     }
 
     #[test]
-    fn stats_log_level_from_linux_5_2() {
-        for (release, known) in [
-            ("6.18.0-1-amd64", true),
-            ("5.2.0", true),
-            ("5.10.209", true),
-            ("5.1.21", false),
-            ("4.19.0-26", false),
-            ("", false),
-            ("garbage", false),
+    fn versions_of_releases() {
+        for (release, version) in [
+            ("6.18.0-1-amd64", (6, 18)),
+            ("5.2.0", (5, 2)),
+            ("5.10.209", (5, 10)),
+            ("5.1.21", (5, 1)),
+            ("5.11.0-rc1", (5, 11)),
+            ("4.19.0-26", (4, 19)),
+            ("", (0, 0)),
+            ("garbage", (0, 0)),
         ] {
-            assert_eq!(accepts_stats_log(release), known, "{release}");
+            assert_eq!(version_of(release), version, "{release}");
         }
+        // The stats log level starts at 5.2, not at 5.10 read as "5.1".
+        assert!(version_of("5.10.0") >= (5, 2) && version_of("5.1.21") < (5, 2));
     }
 
     #[test]

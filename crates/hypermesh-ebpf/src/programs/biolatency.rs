@@ -64,10 +64,7 @@ pub fn spec_from(skip: usize) -> Spec {
 
 /// The spec for this kernel: the classic tracepoint only before 5.11 (see the module doc).
 pub fn spec() -> Spec {
-    let release = rustix::system::uname().release().to_string_lossy().into_owned();
-    let mut nums = release.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u32>().ok());
-    let version = (nums.next().unwrap_or(0), nums.next().unwrap_or(0));
-    spec_from(if version >= (5, 11) { 0 } else { 2 })
+    spec_from(if crate::sys::kernel_version() >= (5, 11) { 0 } else { 2 })
 }
 
 /// Name of a `REQ_OP_*` number (`include/linux/blk_types.h`).
