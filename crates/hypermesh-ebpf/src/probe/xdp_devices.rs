@@ -24,7 +24,7 @@ pub struct XdpDevice {
     pub name: Option<String>,
     /// Interface index.
     pub ifindex: u32,
-    /// Backed by hardware (`/sys/class/net/NAME/device` exists), as opposed to lo, veth, bridges.
+    /// Backed by hardware, as opposed to lo, veth, bridges (the profile's `is_virtual`, negated).
     pub physical: bool,
     /// `xdp-features` names ([`XDP_FEATURES`]); `basic` means XDP runs in the driver.
     pub features: Vec<&'static str>,
@@ -67,7 +67,7 @@ fn device(attrs: &[u8], root: &FsRoot) -> Option<XdpDevice> {
     }
     let ifindex = ifindex?;
     let name = interface_name(ifindex);
-    let physical = name.as_ref().is_some_and(|n| root.exists(&format!("/sys/class/net/{n}/device")));
+    let physical = name.as_ref().is_some_and(|n| !hypermesh_os::linux::network::is_virtual(root, n));
     let features = XDP_FEATURES.iter().enumerate().filter(|(bit, _)| flags >> bit & 1 == 1).map(|(_, n)| *n);
     Some(XdpDevice { name, ifindex, physical, features: features.collect() })
 }

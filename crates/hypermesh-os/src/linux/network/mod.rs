@@ -109,10 +109,7 @@ fn interface(root: &FsRoot, name: &str, problems: &mut Problems) -> Option<Inter
         }
     };
     let link = root.read_link(&base).ok();
-    let is_virtual = match &link {
-        Some(l) => devpath::is_virtual(l),
-        None => !root.exists(&attr("device")),
-    };
+    let is_virtual = is_virtual_link(root, &base, link.as_deref());
     let arphrd: Option<u32> = root.read_opt_parsed(&attr("type"));
     let oper_state = root.read_opt(&attr("operstate"));
     let kind = kind(root, &base, uevent.as_ref(), arphrd, is_virtual);
@@ -138,6 +135,21 @@ fn interface(root: &FsRoot, name: &str, problems: &mut Problems) -> Option<Inter
         ipv4: Vec::new(),
         ipv6: Vec::new(),
     })
+}
+
+/// Whether interface `name` is software only (lo, veth, bridges, tunnels): no hardware behind it.
+pub fn is_virtual(root: &FsRoot, name: &str) -> bool {
+    let base = format!("{CLASS}/{name}");
+    is_virtual_link(root, &base, root.read_link(&base).ok().as_deref())
+}
+
+/// [`is_virtual`] from the class link already read: it points under `/sys/devices/virtual`, or,
+/// where there is no link (captured trees), the interface has no `device`.
+fn is_virtual_link(root: &FsRoot, base: &str, link: Option<&str>) -> bool {
+    match link {
+        Some(l) => devpath::is_virtual(l),
+        None => !root.exists(&format!("{base}/device")),
+    }
 }
 
 /// The interface kind: DEVTYPE when the driver set one; for trees without `uevent`, the
