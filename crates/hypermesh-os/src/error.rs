@@ -59,9 +59,29 @@ impl Error {
         }
     }
 
+    /// The same error again, for a failure that is reported anew each time (errors are not
+    /// `Clone`: see [`copy_io`]).
+    pub fn duplicate(&self) -> Self {
+        match self {
+            Error::Io { path, source } => Error::io(path.clone(), copy_io(source)),
+            Error::Parse { path, message } => Error::parse(path.clone(), message.clone()),
+            Error::Unsupported(m) => Error::Unsupported(m.clone()),
+            Error::Unavailable(m) => Error::Unavailable(m.clone()),
+        }
+    }
+
     /// True when the error means "the file does not exist".
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+    }
+}
+
+/// A copy of an I/O error (`std::io::Error` is not `Clone`): the same errno where it has one,
+/// else the same kind and message.
+pub fn copy_io(e: &std::io::Error) -> std::io::Error {
+    match e.raw_os_error() {
+        Some(errno) => std::io::Error::from_raw_os_error(errno),
+        None => std::io::Error::new(e.kind(), e.to_string()),
     }
 }
 

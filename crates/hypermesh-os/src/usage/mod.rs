@@ -137,7 +137,7 @@ impl Sampler {
                 let path = src.path().to_string();
                 src.read(root).and_then(|t| pressure::parse(t, &path))
             }
-            Err(why) => Err(source::again(why)),
+            Err(why) => Err(why.duplicate()),
         });
         let memory = self.meminfo.read(root).and_then(|t| memory::parse(t, "/proc/meminfo"));
         let vmstat = self.vmstat.read(root).map(vmstat::parse);

@@ -13,21 +13,6 @@ pub(crate) struct Source {
     buf: Vec<u8>,
 }
 
-/// The same error once more, for a file whose opening failed for good (errors are not `Clone`:
-/// an I/O error keeps its path, errno and kind).
-pub(crate) fn again(e: &Error) -> Error {
-    match e {
-        Error::Io { path, source } => Error::io(
-            path,
-            source.raw_os_error().map_or_else(
-                || std::io::Error::new(source.kind(), source.to_string()),
-                std::io::Error::from_raw_os_error,
-            ),
-        ),
-        other => Error::Unavailable(other.to_string()),
-    }
-}
-
 impl Source {
     /// A source for `path` (a kernel path such as `/proc/stat`), opened now if possible.
     pub(crate) fn new(root: &FsRoot, path: impl Into<String>) -> Self {

@@ -21,7 +21,7 @@
 //!   The stuck thread is left behind (a syscall in D state cannot be cancelled) and a fresh
 //!   worker takes over the remaining mounts.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, copy_io};
 use crate::linux::mountinfo::{self, Mount};
 use crate::model::Filesystem;
 use crate::profile::Problems;
@@ -303,7 +303,7 @@ fn measure(jobs: Vec<Job>, timeout: Duration, stat: Arc<StatFn>) -> Vec<Outcome>
                     && let Err(e) = start()
                 {
                     for r in results.iter_mut().filter(|r| r.is_none()) {
-                        *r = Some(Outcome::Failed(io::Error::new(e.kind(), e.to_string())));
+                        *r = Some(Outcome::Failed(copy_io(&e)));
                     }
                     break;
                 }
@@ -314,7 +314,7 @@ fn measure(jobs: Vec<Job>, timeout: Duration, stat: Arc<StatFn>) -> Vec<Outcome>
 }
 
 fn fail_all(n: usize, e: io::Error) -> Vec<Outcome> {
-    (0..n).map(|_| Outcome::Failed(io::Error::new(e.kind(), e.to_string()))).collect()
+    (0..n).map(|_| Outcome::Failed(copy_io(&e))).collect()
 }
 
 fn spawn_worker(work: Arc<Work>, tx: mpsc::Sender<(usize, Outcome)>) -> io::Result<()> {
