@@ -191,10 +191,7 @@ pub fn render(p: &HostProfile) -> String {
     if let Some(s) = &p.storage {
         let mut t = Table::new(&["DISK", "KIND", "SIZE", "MODEL", "PARTITIONS"]);
         for d in &s.block_devices {
-            let kind = serde_json::to_value(d.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
+            let kind = snake_name(d.kind).unwrap_or_default();
             t.row(vec![
                 d.name.clone(),
                 kind,
