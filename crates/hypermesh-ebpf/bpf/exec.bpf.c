@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Counts successful execs per new comm on sched_process_exec (fired after the new image is
- * installed, so the current comm is the new program's). tp_btf is preferred, then raw_tp, then
- * the classic tracepoint.
+ * Counts successful execs per (real uid, new comm). Preferred hook: fentry, then kprobe, on
+ * finalize_exec(), which the binary loaders call once the new image is committed (the comm and
+ * credentials are already the new program's). Kernels that allow neither (no kprobes, fentry
+ * denied by lockdown) fall back to the sched_process_exec tracepoint, fired at the same point:
+ * tp_btf, then raw_tp, then the classic tracepoint.
  */
 #include "vmlinux-min.h"
 #include <bpf/bpf_helpers.h>
@@ -10,6 +12,7 @@
 #define TASK_COMM_LEN 16
 
 struct hm_ex_key {
+	u32 uid;
 	char comm[TASK_COMM_LEN];
 };
 
@@ -25,6 +28,7 @@ static __always_inline int count(void)
 	struct hm_ex_key key = {};
 	u64 one = 1, *c;
 
+	key.uid = (u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(&key.comm, sizeof(key.comm));
 	c = bpf_map_lookup_elem(&hm_ex_counts, &key);
 	if (c)
@@ -32,6 +36,18 @@ static __always_inline int count(void)
 	else
 		bpf_map_update_elem(&hm_ex_counts, &key, &one, BPF_NOEXIST);
 	return 0;
+}
+
+SEC("fentry/finalize_exec")
+int hm_ex_fentry(void *ctx)
+{
+	return count();
+}
+
+SEC("kprobe/finalize_exec")
+int hm_ex_kprobe(void *ctx)
+{
+	return count();
 }
 
 SEC("tp_btf/sched_process_exec")

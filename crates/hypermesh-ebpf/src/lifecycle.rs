@@ -295,13 +295,37 @@ impl Loaded {
 
 /// One sentence for a failed variant, naming the errno and, for EPERM, the likely policy.
 fn explain(e: &Error) -> String {
-    match e {
+    let mut text = match e {
         Error::Rejected { cause, log, .. } => {
             let first = log.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
             if first.is_empty() { cause.clone() } else { format!("{cause} ({first})") }
         }
-        other => other.to_string(),
+        other => with_causes(other),
+    };
+    if text.contains(KPROBE_PMU) && text.contains("No such file") {
+        text.push_str(": this kernel has no kprobes (CONFIG_KPROBES off)");
+    } else if text.contains("Operation not permitted") {
+        text.push_str(": refused by kernel lockdown (/sys/kernel/security/lockdown) or a security module");
     }
+    text
+}
+
+/// Where the kernel's kprobe PMU appears when it has kprobes.
+const KPROBE_PMU: &str = "/sys/bus/event_source/devices/kprobe";
+
+/// An error and each cause below it that its message does not already show (aya's file errors
+/// name the file and keep the errno as the cause).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let part = c.to_string();
+        if !text.contains(&part) {
+            text = format!("{text}: {part}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// Loads and attaches one variant; returns the program id and, for bpf-link attachments, the
@@ -460,5 +484,37 @@ mod tests {
         assert!(hint(&[eperm("fentry"), eperm("kprobe")]).contains("lockdown"));
         let nobtf = ("tp_btf".to_string(), "the kernel has no BTF (/sys/kernel/btf/vmlinux)".to_string());
         assert!(hint(&[nobtf, eperm("tracepoint")]).contains("CONFIG_DEBUG_INFO_BTF"));
+    }
+
+    /// aya's file error (here a stand-in) shows the file only; the reason adds the errno and
+    /// what it means.
+    #[test]
+    fn fallback_reasons_show_the_cause_and_its_meaning() {
+        #[derive(Debug)]
+        struct FileError(std::io::Error);
+        impl std::fmt::Display for FileError {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "`{KPROBE_PMU}/type`")
+            }
+        }
+        impl std::error::Error for FileError {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let gone = std::io::Error::from_raw_os_error(libc::ENOENT);
+        let why = explain(&Error::aya("program p", FileError(gone)));
+        assert!(
+            why.starts_with("program p: `/sys/bus/event_source/devices/kprobe/type`: No such file"),
+            "{why}"
+        );
+        assert!(why.ends_with("no kprobes (CONFIG_KPROBES off)"), "{why}");
+        let denied = Error::Rejected {
+            program: "p".into(),
+            cause: "Operation not permitted (os error 1)".into(),
+            log: String::new(),
+        };
+        assert!(explain(&denied).contains("lockdown"));
+        assert_eq!(explain(&Error::Invalid("x".into())), "x");
     }
 }

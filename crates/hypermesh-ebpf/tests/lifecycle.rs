@@ -106,6 +106,10 @@ fn kprobe_request_falls_back_and_says_which() {
         ["fentry", "kprobe", "tracepoint"].into_iter().take_while(|k| *k != expected).collect();
     assert_eq!(skipped, before, "each better variant is reported with its reason");
     assert!(chosen.fell_back.iter().all(|(_, why)| !why.is_empty()));
+    if p.attach["kprobe"].verdict == Verdict::Absent {
+        let why = &chosen.fell_back.iter().find(|(k, _)| k == "kprobe").expect("kprobe tried").1;
+        assert!(why.contains("no kprobes"), "the kprobe reason names the missing kprobes: {why}");
+    }
     for _ in 0..20 {
         std::thread::sleep(Duration::from_millis(1));
     }

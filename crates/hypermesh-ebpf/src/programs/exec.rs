@@ -1,4 +1,6 @@
-//! Successful execs counted per new command name on `sched_process_exec`; the hook in use is
+//! Successful execs counted per user (real uid) and new command name. Preferred hook: fentry,
+//! then kprobe, on `finalize_exec`; where neither attaches (no kprobes, fentry denied by
+//! lockdown), the `sched_process_exec` tracepoint (tp_btf, raw, classic). The hook in use is
 //! reported through [`Loaded::chosen`].
 
 use crate::error::{Error, Result};
@@ -6,13 +8,18 @@ use crate::lifecycle::{Hook, Loaded, Object, Spec, Variant};
 use crate::programs::metrics::{Counter, MetricInfo};
 
 /// The metric [`Exec::metrics`] returns.
-pub const EXECS: MetricInfo =
-    MetricInfo { name: "hypermesh_ebpf_execs_total", help: "Successful execs, per new command name." };
+pub const EXECS: MetricInfo = MetricInfo {
+    name: "hypermesh_ebpf_execs_total",
+    help: "Successful execs, per real uid and new command name.",
+};
 use aya::maps::PerCpuHashMap;
+use serde::Serialize;
 
 const COUNTS_MAP: &str = "hm_ex_counts";
 
 const EXEC: &[Variant] = &[
+    Variant::Fentry { prog: "hm_ex_fentry", func: "finalize_exec" },
+    Variant::Kprobe { prog: "hm_ex_kprobe", func: "finalize_exec" },
     Variant::TpBtf { prog: "hm_ex_btf", event: "sched_process_exec" },
     Variant::RawTp { prog: "hm_ex_raw", event: "sched_process_exec" },
     Variant::Tracepoint { prog: "hm_ex_tp", category: "sched", event: "sched_process_exec" },
@@ -25,6 +32,25 @@ pub fn spec_from(skip: usize) -> Spec {
         object: Object::Embedded(crate::embedded_object!("exec.bpf.o")),
         hooks: vec![Hook { name: "sched_process_exec", chain: &EXEC[skip.min(EXEC.len() - 1)..] }],
     }
+}
+
+/// The map key: `struct hm_ex_key { u32 uid; char comm[16]; }`.
+type Key = [u8; 20];
+
+/// Execs of one command name by one user since the program was attached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExecCount {
+    /// Real user id of the process after the exec.
+    pub uid: u32,
+    /// New command name (`comm`, at most 15 bytes).
+    pub comm: String,
+    /// Successful execs.
+    pub count: u64,
+}
+
+/// The name of a user id from the system's user database (NSS), `None` when it has none.
+pub fn user_name(uid: u32) -> Option<String> {
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok().flatten().map(|u| u.name)
 }
 
 /// A running exec counter.
@@ -43,25 +69,34 @@ impl Exec {
         &self.loaded
     }
 
-    /// Execs per new command name, largest first.
-    pub fn counts(&self) -> Result<Vec<(String, u64)>> {
-        let map: PerCpuHashMap<_, [u8; 16], u64> = PerCpuHashMap::try_from(self.loaded.map(COUNTS_MAP)?)
+    /// Execs per user and new command name, largest first.
+    pub fn counts(&self) -> Result<Vec<ExecCount>> {
+        let map: PerCpuHashMap<_, Key, u64> = PerCpuHashMap::try_from(self.loaded.map(COUNTS_MAP)?)
             .map_err(|e| Error::aya("reading the exec counts", e))?;
         let mut out = Vec::new();
         for entry in map.iter() {
-            let (comm, values) = entry.map_err(|e| Error::aya("iterating the exec counts", e))?;
-            out.push((super::comm_str(&comm), values.iter().sum::<u64>()));
+            let (key, values) = entry.map_err(|e| Error::aya("iterating the exec counts", e))?;
+            out.push(ExecCount {
+                uid: u32::from_ne_bytes([key[0], key[1], key[2], key[3]]),
+                comm: super::comm_str(&key[4..]),
+                count: values.iter().sum::<u64>(),
+            });
         }
-        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| (a.uid, &a.comm).cmp(&(b.uid, &b.comm))));
         Ok(out)
     }
 
-    /// `hypermesh_ebpf_execs_total{comm}` counters.
+    /// `hypermesh_ebpf_execs_total{uid,comm}` counters (uids, not names: a name service
+    /// lookup per scrape is not worth it, and uids are what the kernel counted).
     pub fn metrics(&self) -> Result<Vec<Counter>> {
         Ok(self
             .counts()?
             .into_iter()
-            .map(|(comm, value)| Counter { info: EXECS, labels: vec![("comm", comm)], value })
+            .map(|c| Counter {
+                info: EXECS,
+                labels: vec![("uid", c.uid.to_string()), ("comm", c.comm)],
+                value: c.count,
+            })
             .collect())
     }
 }

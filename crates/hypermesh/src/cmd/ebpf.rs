@@ -14,6 +14,7 @@ use hypermesh_ebpf::programs::syscalls::Syscalls;
 use hypermesh_ebpf::programs::tcp::Tcp;
 use hypermesh_ebpf::programs::xdp_counter::{self, XdpCounter};
 use hypermesh_ebpf::stats::{self, Measurement, ProgramCost};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -179,13 +180,24 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             let ex = start_reported(&root, *json, || Exec::start_spec(&exec::spec_from(0)), |e| e.loaded())?;
             let cost = collect(&ex.loaded().prog_ids(), *duration, *json);
             let counts = ex.counts()?;
+            let names: BTreeMap<u32, Option<String>> =
+                counts.iter().map(|c| (c.uid, exec::user_name(c.uid))).collect();
             if *json {
+                let execs: Vec<_> = counts
+                    .iter()
+                    .map(|c| serde_json::json!({ "uid": c.uid, "user": names[&c.uid], "comm": c.comm, "count": c.count }))
+                    .collect();
                 println!(
                     "{}",
-                    serde_json::json!({ "execs": counts, "attached": ex.loaded().chosen(), "self_cost": cost_json(&cost) })
+                    serde_json::json!({ "execs": execs, "attached": ex.loaded().chosen(), "self_cost": cost_json(&cost) })
                 );
             } else {
-                counts.iter().for_each(|(comm, n)| println!("{n:>10}  {comm}"));
+                let mut t = Table::new(&["EXECS", "USER", "COMM"]);
+                for c in &counts {
+                    let user = names[&c.uid].clone().unwrap_or_else(|| c.uid.to_string());
+                    t.row(vec![c.count.to_string(), user, c.comm.clone()]);
+                }
+                print!("{}", t.render());
             }
             Ok(ExitCode::SUCCESS)
         }
