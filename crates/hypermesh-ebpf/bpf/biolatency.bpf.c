@@ -90,17 +90,18 @@ struct hm_raw_args {
 	u64 args[1]; /* block_rq_*: args[0] is the request */
 };
 
-static __always_inline u32 rq_dev(struct request *rq)
+static __always_inline u32 dev_of(int major, int minor)
 {
-	struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
-	int major = BPF_CORE_READ(disk, major), minor = BPF_CORE_READ(disk, first_minor);
-
 	return ((u32)major << MINORBITS) | (u32)minor;
 }
 
+/* raw_tp: the request is a plain number to the verifier, so each field is a probe read. */
 static __always_inline void rq_completed(struct request *rq)
 {
-	completed((u64)rq, 0, rq_dev(rq), BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK);
+	struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
+	u32 dev = dev_of(BPF_CORE_READ(disk, major), BPF_CORE_READ(disk, first_minor));
+
+	completed((u64)rq, 0, dev, BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK);
 }
 
 SEC("tp_btf/block_rq_issue")
@@ -110,10 +111,14 @@ int hm_bio_issue_btf(u64 *ctx)
 	return 0;
 }
 
+/* tp_btf: the verifier knows ctx[0] is a struct request *, so the fields are plain loads. */
 SEC("tp_btf/block_rq_complete")
 int hm_bio_done_btf(u64 *ctx)
 {
-	rq_completed((struct request *)ctx[0]);
+	struct request *rq = (struct request *)ctx[0];
+	struct gendisk *disk = rq->q->disk;
+
+	completed((u64)rq, 0, dev_of(disk->major, disk->first_minor), rq->cmd_flags & REQ_OP_MASK);
 	return 0;
 }
 

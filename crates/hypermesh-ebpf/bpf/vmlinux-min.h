@@ -38,10 +38,11 @@ enum { BPF_F_NO_PREALLOC = 1 };
 enum { BPF_LOCAL_STORAGE_GET_F_CREATE = 1 };
 
 #pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)
-/* Fields read by runqlat (kernel >= 5.14 names the state field __state). */
+/* Fields read by runqlat (kernel >= 5.14 names the state field __state) and syscalls. */
 struct task_struct {
 	unsigned int __state;
 	pid_t pid;
+	char comm[16];
 };
 /* Fields read by biolatency (request -> queue -> disk, >= 5.15 layout). */
 struct gendisk {

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 const COUNTS_MAP: &str = "hm_sc_counts";
 
 const SYS_ENTER: &[Variant] = &[
+    Variant::TpBtf { prog: "hm_sc_btf", event: "sys_enter" },
     Variant::RawTp { prog: "hm_sc_raw", event: "sys_enter" },
     Variant::Tracepoint { prog: "hm_sc_tp", category: "raw_syscalls", event: "sys_enter" },
 ];
@@ -33,10 +34,15 @@ unsafe impl aya::Pod for Key {}
 
 /// The program set.
 pub fn spec() -> Spec {
+    spec_from(0)
+}
+
+/// The program set without its first `skip` variants (to force a fallback in tests).
+pub fn spec_from(skip: usize) -> Spec {
     Spec {
         name: "syscalls",
         object: Object::Embedded(crate::embedded_object!("syscalls.bpf.o")),
-        hooks: vec![Hook { name: "sys_enter", chain: SYS_ENTER }],
+        hooks: vec![Hook { name: "sys_enter", chain: &SYS_ENTER[skip.min(SYS_ENTER.len() - 1)..] }],
     }
 }
 
@@ -59,7 +65,12 @@ pub struct Syscalls {
 impl Syscalls {
     /// Loads and attaches with the best variant available.
     pub fn start() -> Result<Self> {
-        Ok(Syscalls { loaded: Loaded::load(&spec())? })
+        Self::start_spec(&spec())
+    }
+
+    /// Loads and attaches a given spec (see [`spec_from`]).
+    pub fn start_spec(spec: &Spec) -> Result<Self> {
+        Ok(Syscalls { loaded: Loaded::load(spec)? })
     }
 
     /// The loaded programs.
