@@ -18,11 +18,6 @@
 #define REQ_OP_MASK 0xff
 #define MINORBITS 20
 
-/* An in-flight request: its address (tp_btf/raw_tp) or (dev, sector) (tracepoint). */
-struct hm_bio_start_key {
-	u64 a, b;
-};
-
 struct hm_bio_key {
 	u32 dev; /* kernel dev_t: major << 20 | minor */
 	u32 op;  /* REQ_OP_* */
@@ -33,42 +28,54 @@ struct hm_bio_hist {
 	u64 sum_ns; /* exact total latency, for metrics */
 };
 
+/* Issue time of each in-flight request, by request address (tp_btf, raw_tp). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
-	__type(key, struct hm_bio_start_key);
+	__type(key, u64);
 	__type(value, u64);
 } hm_bio_start SEC(".maps");
 
+/* The classic tracepoint has no request pointer: issue time by (dev, sector). */
+struct hm_bio_sector_key {
+	u64 dev, sector;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct hm_bio_sector_key);
+	__type(value, u64);
+} hm_bio_start_sector SEC(".maps");
+
+/* Per CPU, so that counting needs no atomic operations; userspace sums the CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 1024);
 	__type(key, struct hm_bio_key);
 	__type(value, struct hm_bio_hist);
 } hm_bio_hist SEC(".maps");
 
-static __always_inline void issued(u64 a, u64 b)
+static __always_inline void issued(void *start_map, void *key)
 {
-	struct hm_bio_start_key key = { .a = a, .b = b };
 	u64 ts = bpf_ktime_get_ns();
 
-	bpf_map_update_elem(&hm_bio_start, &key, &ts, BPF_ANY);
+	bpf_map_update_elem(start_map, key, &ts, BPF_ANY);
 }
 
-static __always_inline void completed(u64 a, u64 b, u32 dev, u32 op)
+static __always_inline void completed(void *start_map, void *skey, u32 dev, u32 op)
 {
-	struct hm_bio_start_key skey = { .a = a, .b = b };
 	struct hm_bio_key key = { .dev = dev, .op = op };
 	static const struct hm_bio_hist zero;
 	struct hm_bio_hist *h;
-	u64 *start = bpf_map_lookup_elem(&hm_bio_start, &skey);
+	u64 *start = bpf_map_lookup_elem(start_map, skey);
 	s64 delta;
 	u32 slot;
 
 	if (!start)
 		return; /* issued before we attached */
 	delta = (s64)(bpf_ktime_get_ns() - *start);
-	bpf_map_delete_elem(&hm_bio_start, &skey);
+	bpf_map_delete_elem(start_map, skey);
 	if (delta < 0)
 		return;
 	h = bpf_map_lookup_elem(&hm_bio_hist, &key);
@@ -81,8 +88,8 @@ static __always_inline void completed(u64 a, u64 b, u32 dev, u32 op)
 	slot = log2_u64((u64)delta / 1000U);
 	if (slot >= MAX_SLOTS)
 		slot = MAX_SLOTS - 1;
-	__sync_fetch_and_add(&h->slots[slot], 1);
-	__sync_fetch_and_add(&h->sum_ns, (u64)delta);
+	h->slots[slot] += 1;
+	h->sum_ns += (u64)delta;
 }
 
 /* struct bpf_raw_tracepoint_args. */
@@ -101,13 +108,17 @@ static __always_inline void rq_completed(struct request *rq)
 	struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
 	u32 dev = dev_of(BPF_CORE_READ(disk, major), BPF_CORE_READ(disk, first_minor));
 
-	completed((u64)rq, 0, dev, BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK);
+	u64 addr = (u64)rq;
+
+	completed(&hm_bio_start, &addr, dev, BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK);
 }
 
 SEC("tp_btf/block_rq_issue")
 int hm_bio_issue_btf(u64 *ctx)
 {
-	issued(ctx[0], 0);
+	u64 addr = ctx[0];
+
+	issued(&hm_bio_start, &addr);
 	return 0;
 }
 
@@ -117,15 +128,18 @@ int hm_bio_done_btf(u64 *ctx)
 {
 	struct request *rq = (struct request *)ctx[0];
 	struct gendisk *disk = rq->q->disk;
+	u64 addr = ctx[0];
 
-	completed((u64)rq, 0, dev_of(disk->major, disk->first_minor), rq->cmd_flags & REQ_OP_MASK);
+	completed(&hm_bio_start, &addr, dev_of(disk->major, disk->first_minor), rq->cmd_flags & REQ_OP_MASK);
 	return 0;
 }
 
 SEC("raw_tracepoint/block_rq_issue")
 int hm_bio_issue_raw(struct hm_raw_args *ctx)
 {
-	issued(ctx->args[0], 0);
+	u64 addr = ctx->args[0];
+
+	issued(&hm_bio_start, &addr);
 	return 0;
 }
 
@@ -177,14 +191,18 @@ static __always_inline u32 rwbs_op(const char *rwbs)
 SEC("tracepoint/block/block_rq_issue")
 int hm_bio_issue_tp(struct hm_rq_issue_tp *ctx)
 {
-	issued(ctx->dev, ctx->sector);
+	struct hm_bio_sector_key skey = { .dev = ctx->dev, .sector = ctx->sector };
+
+	issued(&hm_bio_start_sector, &skey);
 	return 0;
 }
 
 SEC("tracepoint/block/block_rq_complete")
 int hm_bio_done_tp(struct hm_rq_complete_tp *ctx)
 {
-	completed(ctx->dev, ctx->sector, ctx->dev, rwbs_op(ctx->rwbs));
+	struct hm_bio_sector_key skey = { .dev = ctx->dev, .sector = ctx->sector };
+
+	completed(&hm_bio_start_sector, &skey, ctx->dev, rwbs_op(ctx->rwbs));
 	return 0;
 }
 

@@ -73,7 +73,7 @@ fn min_requests(disk: &str) -> u64 {
     (TOTAL as u64 / 1024).div_ceil(kb)
 }
 
-fn write_counted(skip: usize) {
+fn write_counted(skip: usize, expected_kind: &str) {
     if !common::root_or_skip("block I/O tracing") {
         return;
     }
@@ -83,6 +83,7 @@ fn write_counted(skip: usize) {
     let disk = direct_write_64mib(dir.path());
     let hists = bio.histograms(&FsRoot::host()).expect("read histograms");
     let kind = bio.loaded().chosen()[0].variant.kind();
+    assert_eq!(kind, expected_kind);
     let w =
         writes_of(&hists, &disk).unwrap_or_else(|| panic!("no {disk} write histogram via {kind}: {hists:?}"));
     let want = min_requests(&disk);
@@ -106,12 +107,20 @@ fn write_counted(skip: usize) {
 
 #[test]
 fn direct_write_64mib_best_hook() {
-    write_counted(0);
+    if !common::btf_or_skip() {
+        return;
+    }
+    write_counted(0, "tp_btf");
+}
+
+#[test]
+fn direct_write_64mib_raw_tracepoint() {
+    write_counted(1, "raw_tracepoint");
 }
 
 #[test]
 fn direct_write_64mib_classic_tracepoint() {
-    write_counted(2);
+    write_counted(2, "tracepoint");
 }
 
 /// Parses libbpf-tools' histogram lines `  lo -> hi  : count  |***|` into log2 slots.

@@ -33,8 +33,7 @@ fn getppid_100000_counted(skip: usize, kind: &str) {
 
 #[test]
 fn getppid_counted_via_tp_btf() {
-    if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
-        hypermesh_os::testing::skip("tp_btf needs kernel BTF (/sys/kernel/btf/vmlinux)");
+    if !common::btf_or_skip() {
         return;
     }
     getppid_100000_counted(0, "tp_btf");

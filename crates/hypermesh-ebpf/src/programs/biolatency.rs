@@ -9,14 +9,14 @@ use crate::error::{Error, Result};
 use crate::lifecycle::{Hook, Loaded, Object, Spec, Variant};
 use crate::maps::Log2Histogram;
 use crate::programs::metrics::{Histogram, MetricInfo};
-use aya::maps::HashMap;
+use aya::maps::PerCpuHashMap;
 use hypermesh_os::FsRoot;
 use serde::Serialize;
 
 const HIST_MAP: &str = "hm_bio_hist";
 /// Slots per histogram (`MAX_SLOTS` in `bpf/biolatency.bpf.c`).
 const SLOTS: usize = 27;
-/// The map value: the slots, then the latency sum in ns (`struct hm_bio_hist`).
+/// The map value, per CPU: the slots, then the latency sum in ns (`struct hm_bio_hist`).
 type Value = [u64; SLOTS + 1];
 
 const ISSUE: &[Variant] = &[
@@ -128,11 +128,15 @@ impl Biolatency {
     /// Histograms per (disk, operation), sorted by disk then operation; disk names come from
     /// `/sys/dev/block` under `root`.
     pub fn histograms(&self, root: &FsRoot) -> Result<Vec<DiskHistogram>> {
-        let map: HashMap<_, Key, Value> = HashMap::try_from(self.loaded.map(HIST_MAP)?)
+        let map: PerCpuHashMap<_, Key, Value> = PerCpuHashMap::try_from(self.loaded.map(HIST_MAP)?)
             .map_err(|e| Error::aya("reading the block I/O histograms", e))?;
         let mut out = Vec::new();
         for entry in map.iter() {
-            let (key, value) = entry.map_err(|e| Error::aya("iterating the block I/O histograms", e))?;
+            let (key, per_cpu) = entry.map_err(|e| Error::aya("iterating the block I/O histograms", e))?;
+            let mut value: Value = [0; SLOTS + 1];
+            for cpu in per_cpu.iter() {
+                value.iter_mut().zip(cpu).for_each(|(sum, v)| *sum += v);
+            }
             let (major, minor) = (key.dev >> 20, key.dev & ((1 << 20) - 1));
             let disk = root
                 .link_name(&format!("/sys/dev/block/{major}:{minor}"))

@@ -16,6 +16,15 @@ pub fn root_or_skip(what: &str) -> bool {
     false
 }
 
+/// True when the kernel has BTF (tp_btf and fentry need it), else a skip.
+pub fn btf_or_skip() -> bool {
+    if std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+        return true;
+    }
+    hypermesh_os::testing::skip("tp_btf needs kernel BTF (/sys/kernel/btf/vmlinux)");
+    false
+}
+
 /// True when `tool` runs, else a skip naming the Debian package.
 pub fn tool_or_skip(tool: &str, package: &str) -> bool {
     if Command::new(tool).arg("--help").output().is_ok() {
