@@ -1,16 +1,19 @@
 //! Overhead of the suite (run as root: `cargo bench -p hypermesh-ebpf --bench suite`): for each
 //! program, a micro-benchmark of the activity it traces, timed with nothing attached, with our
 //! program, and with the libbpf-tools equivalent where Debian ships one (`/usr/sbin/...`), plus
-//! our per-event cost from the kernel's BPF statistics (printed as `self-cost:` lines).
+//! the BPF run time per operation and per program from the kernel's BPF statistics: ours alone,
+//! then ours and the tool's attached side by side over the same operations in both attach orders
+//! (printed as `WORKLOAD: ... N ns of BPF per operation ...; self-cost: ...` lines, and their
+//! mean).
 //!
-//! | ours       | workload                        | libbpf-tools |
-//! |------------|---------------------------------|--------------|
-//! | syscalls   | getppid()                       | syscount     |
-//! | runqlat    | pipe ping-pong between threads  | runqlat      |
-//! | exec       | fork+exec /bin/true             | execsnoop    |
-//! | tcp        | loopback TCP connect + close    | tcpstates    |
-//! | biolatency | 4 KiB O_DIRECT write            | biolatency   |
-//! | xdp        | UDP over lo (private netns)     | -            |
+//! | ours       | workload                        | libbpf-tools          |
+//! |------------|---------------------------------|-----------------------|
+//! | syscalls   | getppid()                       | syscount, syscount -P |
+//! | runqlat    | pipe ping-pong between threads  | runqlat               |
+//! | exec       | fork+exec /bin/true             | execsnoop             |
+//! | tcp        | loopback TCP connect + close    | tcpstates             |
+//! | biolatency | 4 KiB O_DIRECT write            | biolatency            |
+//! | xdp        | UDP over lo (private netns)     | -                     |
 
 // Everything measured here is Linux-only (see build-support/native_linux.rs).
 #[cfg(native_linux)]
@@ -18,7 +21,7 @@ mod native {
     use criterion::{BenchmarkGroup, Criterion, criterion_group, measurement::WallTime};
     use hypermesh_ebpf::lifecycle::Loaded;
     use hypermesh_ebpf::programs::{biolatency, exec, runqlat, syscalls, tcp, xdp_counter};
-    use hypermesh_ebpf::stats::{Measurement, summary};
+    use hypermesh_ebpf::stats::{Measurement, ProgramCost, summary};
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream, UdpSocket};
     use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -27,8 +30,12 @@ mod native {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
 
-    /// A libbpf-tools program running in the background, its programs attached; stopped on drop.
-    struct Tool(Child);
+    /// A libbpf-tools program running in the background, its programs attached (`ids`); stopped
+    /// on drop.
+    struct Tool {
+        child: Child,
+        ids: Vec<u32>,
+    }
 
     impl Tool {
         /// Starts `/usr/sbin/NAME args` and waits until bpftool lists new programs (attached).
@@ -37,7 +44,7 @@ mod native {
             let before = max_prog_id();
             let child =
                 Command::new(&path).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
-            let tool = Tool(child);
+            let mut tool = Tool { child, ids: Vec::new() };
             let deadline = Instant::now() + Duration::from_secs(15);
             while max_prog_id() <= before {
                 if Instant::now() > deadline {
@@ -46,8 +53,14 @@ mod native {
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
-            // Its programs load one by one; give the attach a moment to finish.
+            // Its programs load one by one (and feature probes come and go); give the attach a
+            // moment to finish.
             std::thread::sleep(Duration::from_millis(500));
+            tool.ids = aya::programs::loaded_programs()
+                .flatten()
+                .map(|p| p.id())
+                .filter(|id| *id > before)
+                .collect();
             Some(tool)
         }
     }
@@ -55,8 +68,8 @@ mod native {
     impl Drop for Tool {
         fn drop(&mut self) {
             // SAFETY: signalling our own child.
-            unsafe { libc::kill(self.0.id() as i32, libc::SIGINT) };
-            let _ = self.0.wait();
+            unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+            let _ = self.child.wait();
         }
     }
 
@@ -64,33 +77,73 @@ mod native {
         aya::programs::loaded_programs().flatten().map(|p| p.id()).max().unwrap_or(0)
     }
 
-    /// Times `work` bare, under our programs (`ours` loads them and returns their ids) with their
-    /// self-cost printed, and under the libbpf-tools tool.
+    /// Times `work` bare, under our programs (`ours` loads them and returns their ids) and under
+    /// the libbpf-tools tool alone, and prints the BPF run time per operation of `work`: ours
+    /// alone, then ours and the tool's side by side (both attached, over the same operations, so
+    /// host noise hits both alike), in both attach orders: on a shared hook the program that
+    /// runs second finds the caches warm, which favours it.
     fn compare<T>(
         g: &mut BenchmarkGroup<'_, WallTime>,
         what: &str,
         mut work: impl FnMut(),
-        ours: impl FnOnce() -> (T, Vec<u32>),
+        ours: impl Fn() -> (T, Vec<u32>),
         tool: Option<(&str, &[&str])>,
     ) {
         g.bench_function(format!("{what}/none"), |b| b.iter(&mut work));
         let (held, ids) = ours();
         g.bench_function(format!("{what}/hypermesh"), |b| b.iter(&mut work));
-        // The per-event cost apart: statistics add two clock reads per program run, which would
-        // inflate the timing above.
-        let m = Measurement::start(&ids).expect("BPF statistics");
-        let t = Instant::now();
+        let (calls, costs) = bpf_cost(&ids, &mut work);
+        eprintln!("{what}: hypermesh alone {}", per_operation(calls, &costs).1);
+        let Some((name, args)) = tool else { return };
+        let Some(t) = Tool::start(name, args) else { return };
+        let ours_first = side_by_side(what, name, &ids, &t.ids, &mut work);
+        drop(held);
+        g.bench_function(format!("{what}/{name}"), |b| b.iter(&mut work));
+        let (_held, ids) = ours();
+        let tool_first = side_by_side(what, name, &ids, &t.ids, &mut work);
+        eprintln!(
+            "{what}: mean of both orders: hypermesh {:.0}, {name} {:.0} ns of BPF per operation",
+            (ours_first.0 + tool_first.0) / 2.0,
+            (ours_first.1 + tool_first.1) / 2.0
+        );
+    }
+
+    /// Ours (`ids`) and the tool's programs attached together: the BPF run time per operation
+    /// of each, printed and returned.
+    fn side_by_side(
+        what: &str,
+        name: &str,
+        ids: &[u32],
+        tool: &[u32],
+        work: &mut impl FnMut(),
+    ) -> (f64, f64) {
+        let first = if ids.iter().max() < tool.iter().max() { "hypermesh" } else { name };
+        let both: Vec<u32> = ids.iter().chain(tool).copied().collect();
+        let (calls, costs) = bpf_cost(&both, work);
+        let (mine, theirs): (Vec<_>, Vec<_>) = costs.into_iter().partition(|c| ids.contains(&c.prog_id));
+        let (mine, theirs) = (per_operation(calls, &mine), per_operation(calls, &theirs));
+        eprintln!("{what}: side by side, {first} attached first: hypermesh {}", mine.1);
+        eprintln!("{what}: side by side, {first} attached first: {name} {}", theirs.1);
+        (mine.0, theirs.0)
+    }
+
+    /// Runs `work` for 500 ms with BPF statistics on for programs `ids`: the number of calls
+    /// and each program's cost. Apart from the timings: statistics add two clock reads per
+    /// program run, which would inflate them.
+    fn bpf_cost(ids: &[u32], work: &mut impl FnMut()) -> (u64, Vec<ProgramCost>) {
+        let m = Measurement::start(ids).expect("BPF statistics");
+        let (t, mut calls) = (Instant::now(), 0u64);
         while t.elapsed() < Duration::from_millis(500) {
             work();
+            calls += 1;
         }
-        eprintln!("{what}: {}", summary(&m.finish().expect("statistics")));
-        drop(held);
-        if let Some((name, args)) = tool
-            && let Some(t) = Tool::start(name, args)
-        {
-            g.bench_function(format!("{what}/{name}"), |b| b.iter(&mut work));
-            drop(t);
-        }
+        (calls, m.finish().expect("statistics"))
+    }
+
+    /// BPF nanoseconds per operation, and `N ns of BPF per operation (C operations); self-cost: ...`.
+    fn per_operation(calls: u64, costs: &[ProgramCost]) -> (f64, String) {
+        let ns = costs.iter().map(|c| c.run_time_ns).sum::<u64>() as f64 / calls as f64;
+        (ns, format!("{ns:.0} ns of BPF per operation ({calls} operations); {}", summary(costs)))
     }
 
     fn loaded(l: Loaded) -> (Loaded, Vec<u32>) {
@@ -115,6 +168,18 @@ mod native {
             },
             || loaded(Loaded::load(&syscalls::spec()).unwrap()),
             Some(("syscount", &[])),
+        );
+        // Ours also counts per command name; syscount does that only in its per-process mode,
+        // which fetches the comm on every call as ours does.
+        compare(
+            &mut g,
+            "getppid_by_process",
+            || {
+                // SAFETY: no arguments, cannot fail.
+                unsafe { libc::getppid() };
+            },
+            || loaded(Loaded::load(&syscalls::spec()).unwrap()),
+            Some(("syscount", &["-P"])),
         );
 
         let (mut a, echo) = ping_pong_pair();
