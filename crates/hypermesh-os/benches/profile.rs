@@ -50,7 +50,29 @@ mod native {
         g.finish();
     }
 
-    criterion_group!(benches, host, cpu_scaling);
+    /// Storage and network sections on generated trees of 64 and 512 disks / interfaces.
+    fn device_scaling(c: &mut Criterion) {
+        let mut g = c.benchmark_group("device_sections_synthetic");
+        g.sample_size(20);
+        for n in [64, 512] {
+            let dir = tempfile::tempdir().unwrap();
+            Tree::new(dir.path()).unwrap().virtio_disks(n).unwrap().ethernet_interfaces(n).unwrap();
+            let backend = LinuxBackend::new(FsRoot::new(dir.path()).unwrap());
+            let p = detect(&backend, &[Section::Storage, Section::Network]);
+            assert_eq!(p.storage.expect("storage section").block_devices.len(), n);
+            assert_eq!(p.network.expect("network section").interfaces.len(), n);
+            g.throughput(Throughput::Elements(n as u64));
+            g.bench_with_input(BenchmarkId::new("disks", n), &backend, |b, backend| {
+                b.iter(|| black_box(detect(backend, &[Section::Storage])))
+            });
+            g.bench_with_input(BenchmarkId::new("interfaces", n), &backend, |b, backend| {
+                b.iter(|| black_box(detect(backend, &[Section::Network])))
+            });
+        }
+        g.finish();
+    }
+
+    criterion_group!(benches, host, cpu_scaling, device_scaling);
 }
 
 #[cfg(native_linux)]

@@ -50,6 +50,43 @@ impl Tree {
         std::os::unix::fs::symlink(target, full)?;
         Ok(self)
     }
+
+    /// `count` 1 GiB virtio disks `vd0`, `vd1`, ... with one partition each, linked from
+    /// `/sys/block` as the kernel does.
+    pub fn virtio_disks(&self, count: usize) -> io::Result<&Self> {
+        for i in 0..count {
+            let name = format!("vd{i}");
+            let dev = format!("/sys/devices/pci0000:00/0000:00:{:02x}.0/virtio{i}/block/{name}", i % 32);
+            self.file(&format!("{dev}/size"), "2097152\n")?;
+            self.file(&format!("{dev}/queue/rotational"), "0\n")?;
+            self.file(&format!("{dev}/queue/logical_block_size"), "512\n")?;
+            self.file(&format!("{dev}/removable"), "0\n")?;
+            self.file(&format!("{dev}/{name}p1/start"), "2048\n")?;
+            self.file(&format!("{dev}/{name}p1/size"), "2093056\n")?;
+            self.link(&format!("/sys/block/{name}"), &format!("..{}", dev.trim_start_matches("/sys")))?;
+        }
+        Ok(self)
+    }
+
+    /// `count` 25 Gbit/s Ethernet interfaces `eth0`, `eth1`, ... on PCI functions, linked from
+    /// `/sys/class/net`.
+    pub fn ethernet_interfaces(&self, count: usize) -> io::Result<&Self> {
+        for i in 0..count {
+            let name = format!("eth{i}");
+            let dev = format!("/sys/devices/pci0000:00/0000:01:00.{i}/net/{name}");
+            self.file(&format!("{dev}/uevent"), format!("INTERFACE={name}\nIFINDEX={}\n", i + 2))?;
+            self.file(&format!("{dev}/type"), "1\n")?;
+            self.file(&format!("{dev}/address"), format!("02:00:00:00:{:02x}:{:02x}\n", i >> 8, i & 0xff))?;
+            self.file(&format!("{dev}/mtu"), "1500\n")?;
+            self.file(&format!("{dev}/operstate"), "up\n")?;
+            self.file(&format!("{dev}/speed"), "25000\n")?;
+            self.link(
+                &format!("/sys/class/net/{name}"),
+                &format!("../..{}", dev.trim_start_matches("/sys")),
+            )?;
+        }
+        Ok(self)
+    }
 }
 
 /// One logical CPU of a generated machine.

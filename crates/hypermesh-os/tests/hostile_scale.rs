@@ -18,51 +18,13 @@ fn peak_rss_kib() -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-/// 1024 virtio disks with one partition each, linked from /sys/block as the kernel does.
-fn disks(t: &Tree, count: usize) {
-    for i in 0..count {
-        let name = format!("vd{i}");
-        let dev = format!("/sys/devices/pci0000:00/0000:00:{:02x}.0/virtio{i}/block/{name}", i % 32);
-        t.file(&format!("{dev}/size"), "2097152\n").unwrap();
-        t.file(&format!("{dev}/queue/rotational"), "0\n").unwrap();
-        t.file(&format!("{dev}/queue/logical_block_size"), "512\n").unwrap();
-        t.file(&format!("{dev}/removable"), "0\n").unwrap();
-        t.file(&format!("{dev}/{name}p1/start"), "2048\n").unwrap();
-        t.file(&format!("{dev}/{name}p1/size"), "2093056\n").unwrap();
-        t.link(
-            &format!("/sys/block/{name}"),
-            &format!("../devices{}", dev.trim_start_matches("/sys/devices")),
-        )
-        .unwrap();
-    }
-}
-
-/// 512 Ethernet interfaces, linked from /sys/class/net.
-fn interfaces(t: &Tree, count: usize) {
-    for i in 0..count {
-        let name = format!("eth{i}");
-        let dev = format!("/sys/devices/pci0000:00/0000:01:00.{i}/net/{name}");
-        t.file(&format!("{dev}/uevent"), format!("INTERFACE={name}\nIFINDEX={}\n", i + 2)).unwrap();
-        t.file(&format!("{dev}/type"), "1\n").unwrap();
-        t.file(&format!("{dev}/address"), format!("02:00:00:00:{:02x}:{:02x}\n", i >> 8, i & 0xff)).unwrap();
-        t.file(&format!("{dev}/mtu"), "1500\n").unwrap();
-        t.file(&format!("{dev}/operstate"), "up\n").unwrap();
-        t.file(&format!("{dev}/speed"), "25000\n").unwrap();
-        t.link(
-            &format!("/sys/class/net/{name}"),
-            &format!("../../devices{}", dev.trim_start_matches("/sys/devices")),
-        )
-        .unwrap();
-    }
-}
-
 #[test]
 fn four_thousand_cpus_thousand_disks_five_hundred_interfaces() {
     let dir = tempfile::tempdir().unwrap();
     let t = Tree::new(dir.path()).unwrap();
     Machine::x86(64, 32, 2).write(&t).unwrap();
-    disks(&t, 1024);
-    interfaces(&t, 512);
+    t.virtio_disks(1024).unwrap();
+    t.ethernet_interfaces(512).unwrap();
 
     // Reset the high-water mark so that tree generation does not count (kernel ≥ 4.0).
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
