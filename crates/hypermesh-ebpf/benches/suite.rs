@@ -159,28 +159,15 @@ mod native {
         let mut g = c.benchmark_group("suite");
         g.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
 
-        compare(
-            &mut g,
-            "getppid",
-            || {
-                // SAFETY: no arguments, cannot fail.
-                unsafe { libc::getppid() };
-            },
-            || loaded(Loaded::load(&syscalls::spec()).unwrap()),
-            Some(("syscount", &[])),
-        );
+        // SAFETY: no arguments, cannot fail.
+        let getppid = || unsafe {
+            libc::getppid();
+        };
+        let load_syscalls = || loaded(Loaded::load(&syscalls::spec()).unwrap());
+        compare(&mut g, "getppid", getppid, load_syscalls, Some(("syscount", &[])));
         // Ours also counts per command name; syscount does that only in its per-process mode,
         // which fetches the comm on every call as ours does.
-        compare(
-            &mut g,
-            "getppid_by_process",
-            || {
-                // SAFETY: no arguments, cannot fail.
-                unsafe { libc::getppid() };
-            },
-            || loaded(Loaded::load(&syscalls::spec()).unwrap()),
-            Some(("syscount", &["-P"])),
-        );
+        compare(&mut g, "getppid_by_process", getppid, load_syscalls, Some(("syscount", &["-P"])));
 
         let (mut a, echo) = ping_pong_pair();
         compare(
