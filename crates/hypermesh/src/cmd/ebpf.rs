@@ -14,7 +14,7 @@ use hypermesh_ebpf::programs::syscalls::Syscalls;
 use hypermesh_ebpf::programs::tcp::Tcp;
 use hypermesh_ebpf::programs::xdp_counter::{self, XdpCounter};
 use hypermesh_ebpf::stats::{self, Measurement, ProgramCost};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -180,8 +180,9 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             let ex = start_reported(&root, *json, || Exec::start_spec(&exec::spec_from(0)), |e| e.loaded())?;
             let cost = collect(&ex.loaded().prog_ids(), *duration, *json);
             let counts = ex.counts()?;
+            let uids: BTreeSet<u32> = counts.iter().map(|c| c.uid).collect();
             let names: BTreeMap<u32, Option<String>> =
-                counts.iter().map(|c| (c.uid, exec::user_name(c.uid))).collect();
+                uids.into_iter().map(|u| (u, exec::user_name(u))).collect();
             if *json {
                 let execs: Vec<_> = counts
                     .iter()
