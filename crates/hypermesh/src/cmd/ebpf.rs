@@ -95,7 +95,7 @@ enum RunProgram {
     Runqlat,
     /// System calls per syscall number, with the top commands of each (like syscount).
     Syscalls,
-    /// Successful execs per new command name.
+    /// Successful execs per user and new command name.
     Exec,
     /// TCP retransmits and resets per remote port, and TCP state transitions.
     Tcp,
