@@ -106,6 +106,14 @@ pub struct Hook {
     pub chain: &'static [Variant],
 }
 
+impl Hook {
+    /// A hook whose chain starts `skip` variants in, always keeping the last one (to force a
+    /// fallback, e.g. in tests).
+    pub fn skipping(name: &'static str, chain: &'static [Variant], skip: usize) -> Hook {
+        Hook { name, chain: &chain[skip.min(chain.len().saturating_sub(1))..] }
+    }
+}
+
 /// Where an object's bytes come from.
 #[derive(Debug, Clone)]
 pub enum Object {

@@ -51,13 +51,12 @@ unsafe impl aya::Pod for Key {}
 /// Both hooks must use the same kind: the tracepoint pairs requests by (dev, sector), the others
 /// by request address.
 pub fn spec_from(skip: usize) -> Spec {
-    let skip = skip.min(ISSUE.len() - 1);
     Spec {
         name: "biolatency",
         object: Object::Embedded(crate::embedded_object!("biolatency.bpf.o")),
         hooks: vec![
-            Hook { name: "block_rq_issue", chain: &ISSUE[skip..] },
-            Hook { name: "block_rq_complete", chain: &COMPLETE[skip..] },
+            Hook::skipping("block_rq_issue", ISSUE, skip),
+            Hook::skipping("block_rq_complete", COMPLETE, skip),
         ],
     }
 }

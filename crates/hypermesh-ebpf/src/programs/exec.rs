@@ -30,7 +30,7 @@ pub fn spec_from(skip: usize) -> Spec {
     Spec {
         name: "exec",
         object: Object::Embedded(crate::embedded_object!("exec.bpf.o")),
-        hooks: vec![Hook { name: "sched_process_exec", chain: &EXEC[skip.min(EXEC.len() - 1)..] }],
+        hooks: vec![Hook::skipping("sched_process_exec", EXEC, skip)],
     }
 }
 

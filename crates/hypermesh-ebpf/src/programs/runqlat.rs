@@ -37,14 +37,13 @@ const SWITCH: &[Variant] = &[
 /// The runqlat program set; `skip` drops the first `skip` variants of each chain (to force a
 /// fallback, e.g. in tests).
 pub fn spec_from(skip: usize) -> Spec {
-    let hook = |name, chain: &'static [Variant]| Hook { name, chain: &chain[skip.min(chain.len() - 1)..] };
     Spec {
         name: "runqlat",
         object: Object::Embedded(crate::embedded_object!("runqlat.bpf.o")),
         hooks: vec![
-            hook("sched_wakeup", WAKEUP),
-            hook("sched_wakeup_new", WAKEUP_NEW),
-            hook("sched_switch", SWITCH),
+            Hook::skipping("sched_wakeup", WAKEUP, skip),
+            Hook::skipping("sched_wakeup_new", WAKEUP_NEW, skip),
+            Hook::skipping("sched_switch", SWITCH, skip),
         ],
     }
 }

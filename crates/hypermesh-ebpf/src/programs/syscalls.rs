@@ -42,7 +42,7 @@ pub fn spec_from(skip: usize) -> Spec {
     Spec {
         name: "syscalls",
         object: Object::Embedded(crate::embedded_object!("syscalls.bpf.o")),
-        hooks: vec![Hook { name: "sys_enter", chain: &SYS_ENTER[skip.min(SYS_ENTER.len() - 1)..] }],
+        hooks: vec![Hook::skipping("sys_enter", SYS_ENTER, skip)],
     }
 }
 
