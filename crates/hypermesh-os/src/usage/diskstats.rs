@@ -6,6 +6,7 @@
 //! on memory, so they are listed per device but left out of totals.
 
 use crate::error::{Error, Result};
+use crate::linux::devpath;
 use crate::root::FsRoot;
 use serde::Serialize;
 
@@ -96,7 +97,7 @@ pub fn classify(root: &FsRoot, name: &str, all: &[DiskCounters]) -> DiskKind {
         if root.exists(&format!("{class}/partition")) {
             return DiskKind::Partition;
         }
-        return if target.contains("devices/virtual/") { DiskKind::Virtual } else { DiskKind::Disk };
+        return if devpath::is_virtual(&target) { DiskKind::Virtual } else { DiskKind::Disk };
     }
     let is_partition = all.iter().any(|d| {
         name.strip_prefix(d.name.as_str()).is_some_and(|rest| {
