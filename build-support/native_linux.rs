@@ -1,5 +1,6 @@
-//! The `native_linux` cfg, shared by the build scripts of the workspace crates (each includes
-//! this file with `#[path]`), so the condition is written once.
+//! The `native_linux` cfg, shared by the build scripts of the workspace crates (`hypermesh-os`'s
+//! and `cfg_only.rs`, the others', include this file with `#[path]`), so the condition is
+//! written once.
 //!
 //! `native_linux` holds where the Linux-only code (the native /proc and /sys backend, `FsRoot`,
 //! the usage sampler, capture, eBPF) is compiled: on Linux, unless `--cfg hypermesh_portable_only`
