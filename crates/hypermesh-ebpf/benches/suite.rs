@@ -38,15 +38,15 @@ mod native {
     }
 
     impl Tool {
-        /// Starts `/usr/sbin/NAME args` and waits until bpftool lists new programs (attached).
+        /// Starts `/usr/sbin/NAME args` and waits until the kernel lists new programs (attached).
         fn start(name: &str, args: &[&str]) -> Option<Tool> {
             let path = format!("/usr/sbin/{name}");
-            let before = max_prog_id();
+            let before = programs_after(0).into_iter().max().unwrap_or(0);
             let child =
                 Command::new(&path).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
             let mut tool = Tool { child, ids: Vec::new() };
             let deadline = Instant::now() + Duration::from_secs(15);
-            while max_prog_id() <= before {
+            while programs_after(before).is_empty() {
                 if Instant::now() > deadline {
                     eprintln!("{name}: no program appeared in 15 s; left out");
                     return None;
@@ -56,11 +56,7 @@ mod native {
             // Its programs load one by one (and feature probes come and go); give the attach a
             // moment to finish.
             std::thread::sleep(Duration::from_millis(500));
-            tool.ids = aya::programs::loaded_programs()
-                .flatten()
-                .map(|p| p.id())
-                .filter(|id| *id > before)
-                .collect();
+            tool.ids = programs_after(before);
             Some(tool)
         }
     }
@@ -73,8 +69,9 @@ mod native {
         }
     }
 
-    fn max_prog_id() -> u32 {
-        aya::programs::loaded_programs().flatten().map(|p| p.id()).max().unwrap_or(0)
+    /// Ids of the programs loaded now that came after program `id` (ids only grow).
+    fn programs_after(id: u32) -> Vec<u32> {
+        aya::programs::loaded_programs().flatten().map(|p| p.id()).filter(|i| *i > id).collect()
     }
 
     /// Times `work` bare, under our programs (`ours` loads them and returns their ids) and under
