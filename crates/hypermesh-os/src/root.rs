@@ -23,6 +23,9 @@ const OPENAT2_RETRIES: usize = 16;
 /// must not exhaust memory).
 pub const MAX_FILE_BYTES: usize = 16 << 20;
 
+/// Bytes [`FsRoot::read_trimmed`] reads at once: a sysfs attribute's limit (one page).
+pub const ATTRIBUTE_BYTES: usize = 4096;
+
 /// Most symbolic links followed while resolving one path (the kernel's own limit is 40).
 const MAX_LINKS: usize = 40;
 
@@ -110,16 +113,20 @@ impl FsRoot {
         }
     }
 
-    /// Opens a regular file for reading. Never blocks on FIFOs and refuses non-regular files.
+    /// Opens a regular file for reading. Never blocks on FIFOs. Under an alternate root it
+    /// refuses non-regular files; the live host skips that `fstat`, since its /proc and /sys
+    /// hold only files and directories, and reading a directory fails (EISDIR) anyway.
     pub fn open(&self, path: &str) -> Result<File> {
         self.record(path, Access::File);
         let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
         let fd = self.open_raw(path, flags).map_err(|e| Error::io(path, e))?;
         let file = File::from(fd);
-        let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-        if !meta.file_type().is_file() {
-            let what = if meta.is_dir() { "a directory" } else { "not a regular file" };
-            return Err(Error::io(path, io::Error::other(format!("is {what}"))));
+        if self.fd.is_some() {
+            let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+            if !meta.file_type().is_file() {
+                let what = if meta.is_dir() { "a directory" } else { "not a regular file" };
+                return Err(Error::io(path, io::Error::other(format!("is {what}"))));
+            }
         }
         Ok(file)
     }
@@ -132,9 +139,24 @@ impl FsRoot {
         Ok(into_string(buf))
     }
 
-    /// Reads a one-line attribute file, trimmed.
+    /// Reads a one-line attribute file, trimmed. One `read` when it is shorter than
+    /// [`ATTRIBUTE_BYTES`]: sysfs produces an attribute whole (at most a page) on the first
+    /// read, as procfs does a one-record file, and a short read of a regular file is its end;
+    /// only a full buffer is read on to the end.
     pub fn read_trimmed(&self, path: &str) -> Result<String> {
-        Ok(self.read_string(path)?.trim().to_string())
+        let mut file = self.open(path)?;
+        let mut buf = vec![0u8; ATTRIBUTE_BYTES];
+        let n = loop {
+            match file.read(&mut buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other.map_err(|e| Error::io(path, e))?,
+            }
+        };
+        buf.truncate(n);
+        if n == ATTRIBUTE_BYTES {
+            read_bounded(&mut file, &mut buf).map_err(|e| Error::io(path, e))?;
+        }
+        Ok(into_string(buf).trim().to_string())
     }
 
     /// Reads an attribute and parses it as a number.
@@ -173,7 +195,7 @@ impl FsRoot {
         let fd = self
             .open_raw(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC)
             .map_err(|e| Error::io(path, e))?;
-        let dir = rustix::fs::Dir::read_from(&fd).map_err(|e| Error::io(path, e.into()))?;
+        let dir = rustix::fs::Dir::new(fd).map_err(|e| Error::io(path, e.into()))?;
         let mut names = Vec::new();
         for entry in dir {
             let entry = entry.map_err(|e| Error::io(path, e.into()))?;
@@ -295,9 +317,11 @@ pub fn pread_all(file: &File, buf: &mut Vec<u8>) -> io::Result<usize> {
     }
 }
 
+/// Appends the rest of `file` to `buf`, refusing to hold more than [`MAX_FILE_BYTES`] in all.
 fn read_bounded(file: &mut File, buf: &mut Vec<u8>) -> io::Result<()> {
-    let n = file.take(MAX_FILE_BYTES as u64 + 1).read_to_end(buf)?;
-    if n > MAX_FILE_BYTES {
+    let room = MAX_FILE_BYTES.saturating_sub(buf.len()) as u64 + 1;
+    file.take(room).read_to_end(buf)?;
+    if buf.len() > MAX_FILE_BYTES {
         return Err(too_large());
     }
     Ok(())
@@ -399,6 +423,26 @@ mod tests {
         .unwrap();
         let err = root.read_string("/proc/fifo").unwrap_err();
         assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn attributes_longer_than_one_read_are_read_whole() {
+        let (d, root) = tree();
+        for len in [ATTRIBUTE_BYTES - 1, ATTRIBUTE_BYTES, ATTRIBUTE_BYTES + 1, 3 * ATTRIBUTE_BYTES] {
+            let text = "7".repeat(len);
+            std::fs::write(d.path().join("proc/long"), &text).unwrap();
+            assert_eq!(root.read_trimmed("/proc/long").unwrap(), text, "{len} bytes");
+        }
+    }
+
+    #[test]
+    fn host_directories_fail_to_read_without_the_fstat() {
+        let host = FsRoot::host();
+        assert!(host.read_string("/proc/self").is_err());
+        assert!(host.read_trimmed("/proc/self").is_err());
+        // A live attribute read in one go equals the whole file.
+        let whole = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+        assert_eq!(host.read_trimmed("/proc/sys/kernel/osrelease").unwrap(), whole.trim());
     }
 
     #[test]
