@@ -1,5 +1,6 @@
 //! Speed goals of the eBPF layer (run as root: `cargo bench -p hypermesh-ebpf`):
-//! quick probe ≤ 20 ms; full probe ≤ 0.5 × `bpftool feature probe` (measured here too);
+//! quick probe ≤ 20 ms; full probe ≤ 0.5 × `bpftool feature probe` (measured here too, and the
+//! full probe's helper scan alone);
 //! runqlat load + attach ≤ 100 ms with the kernel BTF parsed once per process (also measured:
 //! the one-time BTF parse).
 
@@ -8,6 +9,8 @@
 mod native {
     use criterion::{Criterion, criterion_group};
     use hypermesh_ebpf::lifecycle::kernel_btf;
+    use hypermesh_ebpf::probe::helpers::{probe_helpers, supported_types};
+    use hypermesh_ebpf::probe::types::probe_prog_types;
     use hypermesh_ebpf::probe::{ProbeOptions, probe};
     use hypermesh_ebpf::programs::runqlat::Runqlat;
     use hypermesh_os::FsRoot;
@@ -24,10 +27,37 @@ mod native {
         g.sample_size(10).measurement_time(Duration::from_secs(5));
         g.bench_function("probe_quick", |b| b.iter(|| probe(&root, ProbeOptions::quick()).unwrap()));
         g.bench_function("probe_full", |b| b.iter(|| probe(&root, ProbeOptions::full()).unwrap()));
+        // The helper scan alone (some 5,700 loads that fail in the verifier, spread over all
+        // CPUs): the part of the full probe that does what bpftool does, one load at a time.
+        let types = probe_prog_types();
+        let usable = supported_types(&types);
+        g.bench_function("probe_helpers_only", |b| b.iter(|| probe_helpers(&usable)));
+        let bpftool = || Command::new("bpftool").args(["feature", "probe", "--json"]).output().unwrap();
         if Command::new("bpftool").arg("version").output().is_ok() {
-            g.bench_function("bpftool_feature_probe", |b| {
-                b.iter(|| Command::new("bpftool").args(["feature", "probe", "--json"]).output().unwrap())
+            g.bench_function("bpftool_feature_probe", |b| b.iter(bpftool));
+            // Criterion times one function after the other, and this host's speed drifts by
+            // more than the difference between runs: also alternate the three, one run each
+            // in turn, and print the median ratios.
+            let mut times: [Vec<f64>; 3] = Default::default();
+            for _ in 0..15 {
+                let full = || drop(probe(&root, ProbeOptions::full()).unwrap());
+                let helpers = || drop(probe_helpers(&usable));
+                for (i, f) in [&full as &dyn Fn(), &helpers, &|| drop(bpftool())].into_iter().enumerate() {
+                    let t = Instant::now();
+                    f();
+                    times[i].push(t.elapsed().as_secs_f64() * 1e3);
+                }
+            }
+            let [full, helpers, tool] = times.map(|mut t| {
+                t.sort_by(f64::total_cmp);
+                t[t.len() / 2]
             });
+            eprintln!(
+                "alternating, medians of 15: full probe {full:.1} ms, helper scan alone {helpers:.1} ms, \
+                 bpftool {tool:.1} ms: full/bpftool {:.2}, helpers/bpftool {:.2}",
+                full / tool,
+                helpers / tool
+            );
         }
         let t = Instant::now();
         assert!(kernel_btf().is_some(), "kernel BTF");

@@ -1,10 +1,11 @@
 //! Overhead of the suite (run as root: `cargo bench -p hypermesh-ebpf --bench suite`): for each
-//! program, a micro-benchmark of the activity it traces, timed with nothing attached, with our
-//! program, and with the libbpf-tools equivalent where Debian ships one (`/usr/sbin/...`), plus
-//! the BPF run time per operation and per program from the kernel's BPF statistics: ours alone,
-//! then ours and the tool's attached side by side over the same operations in both attach orders
-//! (printed as `WORKLOAD: ... N ns of BPF per operation ...; self-cost: ...` lines, and their
-//! mean).
+//! program, a micro-benchmark of the activity it traces, timed with nothing attached, with
+//! trivial programs on the same hooks (`WORKLOAD/empty`: the floor no program there can go
+//! below), with our program, and with the libbpf-tools equivalent where Debian ships one
+//! (`/usr/sbin/...`), plus the BPF run time per operation and per program from the kernel's BPF
+//! statistics: ours alone, then ours and the tool's attached side by side over the same
+//! operations in both attach orders (printed as `WORKLOAD: ... N ns of BPF per operation ...;
+//! self-cost: ...` lines, and their mean).
 //!
 //! | ours       | workload                        | libbpf-tools          |
 //! |------------|---------------------------------|-----------------------|
@@ -19,9 +20,13 @@
 #[cfg(native_linux)]
 mod native {
     use criterion::{BenchmarkGroup, Criterion, criterion_group, measurement::WallTime};
-    use hypermesh_ebpf::lifecycle::Loaded;
+    use hypermesh_ebpf::btf_index::BtfIndex;
+    use hypermesh_ebpf::lifecycle::{Loaded, Spec};
+    use hypermesh_ebpf::probe::attach::{AttachEnv, Held, Target, hold};
+    use hypermesh_ebpf::probe::mounts::Mounts;
     use hypermesh_ebpf::programs::{biolatency, exec, runqlat, syscalls, tcp, xdp_counter};
     use hypermesh_ebpf::stats::{Measurement, ProgramCost, summary};
+    use hypermesh_os::FsRoot;
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream, UdpSocket};
     use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -74,7 +79,8 @@ mod native {
         aya::programs::loaded_programs().flatten().map(|p| p.id()).filter(|i| *i > id).collect()
     }
 
-    /// Times `work` bare, under our programs (`ours` loads them and returns their ids) and under
+    /// Times `work` bare, under the trivial programs `empty` holds on the same hooks, under our
+    /// programs (`ours` loads them and returns their ids) and under
     /// the libbpf-tools tool alone, and prints the BPF run time per operation of `work`: ours
     /// alone, then ours and the tool's side by side (both attached, over the same operations, so
     /// host noise hits both alike), in both attach orders: on a shared hook the program that
@@ -83,10 +89,16 @@ mod native {
         g: &mut BenchmarkGroup<'_, WallTime>,
         what: &str,
         mut work: impl FnMut(),
+        empty: impl FnOnce() -> Vec<Held>,
         ours: impl Fn() -> (T, Vec<u32>),
         tool: Option<(&str, &[&str])>,
     ) {
         g.bench_function(format!("{what}/none"), |b| b.iter(&mut work));
+        let empty = empty();
+        // The floor: what the hooks cost before any program does work (no program on them can
+        // slow the workload down less).
+        g.bench_function(format!("{what}/empty"), |b| b.iter(&mut work));
+        drop(empty);
         let (held, ids) = ours();
         g.bench_function(format!("{what}/hypermesh"), |b| b.iter(&mut work));
         let (calls, costs) = bpf_cost(&ids, &mut work);
@@ -143,6 +155,22 @@ mod native {
         (ns, format!("{ns:.0} ns of BPF per operation ({calls} operations); {}", summary(costs)))
     }
 
+    /// Trivial programs on the hooks `spec` attaches to, each on the first variant of its chain
+    /// that this kernel takes, as the lifecycle picks them.
+    fn empty_on(spec: &Spec) -> Vec<Held> {
+        let root = FsRoot::host();
+        let mut mounts = Mounts::read(&root).expect("mounts");
+        let btf = BtfIndex::vmlinux(&root).ok();
+        let env = AttachEnv::new(&root, &mut mounts, true, btf.as_ref());
+        let held: Vec<Held> = spec
+            .hooks
+            .iter()
+            .filter_map(|h| h.chain.iter().find_map(|v| hold(&env, Target::from(v)).ok()))
+            .collect();
+        assert_eq!(held.len(), spec.hooks.len(), "{}: an empty program on every hook", spec.name);
+        held
+    }
+
     fn loaded(l: Loaded) -> (Loaded, Vec<u32>) {
         let ids = l.prog_ids();
         (l, ids)
@@ -161,10 +189,18 @@ mod native {
             libc::getppid();
         };
         let load_syscalls = || loaded(Loaded::load(&syscalls::spec()).unwrap());
-        compare(&mut g, "getppid", getppid, load_syscalls, Some(("syscount", &[])));
+        let empty_syscalls = || empty_on(&syscalls::spec());
+        compare(&mut g, "getppid", getppid, empty_syscalls, load_syscalls, Some(("syscount", &[])));
         // Ours also counts per command name; syscount does that only in its per-process mode,
         // which fetches the comm on every call as ours does.
-        compare(&mut g, "getppid_by_process", getppid, load_syscalls, Some(("syscount", &["-P"])));
+        compare(
+            &mut g,
+            "getppid_by_process",
+            getppid,
+            empty_syscalls,
+            load_syscalls,
+            Some(("syscount", &["-P"])),
+        );
 
         let (mut a, echo) = ping_pong_pair();
         compare(
@@ -174,6 +210,7 @@ mod native {
                 a.write_all(&[1]).unwrap();
                 a.read_exact(&mut [0]).unwrap();
             },
+            || empty_on(&runqlat::spec_from(0)),
             || loaded(Loaded::load(&runqlat::spec_from(0)).unwrap()),
             Some(("runqlat", &[])),
         );
@@ -184,6 +221,7 @@ mod native {
             &mut g,
             "exec_true",
             || assert!(Command::new("/bin/true").status().unwrap().success()),
+            || empty_on(&exec::spec_from(0)),
             || loaded(Loaded::load(&exec::spec_from(0)).unwrap()),
             Some(("execsnoop", &[])),
         );
@@ -207,6 +245,7 @@ mod native {
             &mut g,
             "tcp_connect_close",
             || reset_close(TcpStream::connect(addr).unwrap()),
+            || empty_on(&tcp::spec()),
             || loaded(Loaded::load(&tcp::spec()).unwrap()),
             Some(("tcpstates", &[])),
         );
@@ -233,6 +272,7 @@ mod native {
                 f.write_all_at(&block[at..at + 4096], offset).unwrap();
                 offset = (offset + 4096) % (64 << 20);
             },
+            || empty_on(&biolatency::spec()),
             || loaded(Loaded::load(&biolatency::spec()).unwrap()),
             Some(("biolatency", &[])),
         );
@@ -252,6 +292,13 @@ mod native {
             || {
                 tx.send(&[7; 64]).unwrap();
                 rx.recv(&mut buf).unwrap();
+            },
+            || {
+                let root = FsRoot::host();
+                let env = AttachEnv::new(&root, &mut Mounts::read(&root).expect("mounts"), false, None);
+                // SAFETY: a valid NUL-terminated interface name.
+                let lo = unsafe { libc::if_nametoindex(c"lo".as_ptr()) };
+                vec![hold(&env, Target::XdpGeneric(lo)).unwrap_or_else(|f| panic!("empty XDP: {}", f.detail))]
             },
             || {
                 let x = xdp_counter::XdpCounter::start("lo").unwrap();

@@ -6,9 +6,12 @@ use super::mounts::Mounts;
 use super::types::{prog_type_number, trivial_load};
 use super::verdict::{Finding, Verdict};
 use crate::btf_index::{BtfIndex, KIND_FUNC, KIND_TYPEDEF};
+use crate::lifecycle::Variant;
 use crate::sys::{self, Insn};
 use hypermesh_os::FsRoot;
 use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Hook kinds, as named in the probe's `attach` map.
@@ -63,100 +66,164 @@ fn load(prog_type: &str, ret: i32, tweak: impl FnOnce(&mut sys::ProgLoad<'_>)) -
     sys::prog_load(&p, None).map_err(|e| Finding::from_error(&format!("load {prog_type} program"), &e.error))
 }
 
-fn attach_kprobe(env: &AttachEnv<'_>) -> Finding {
+/// A hook a trivial program can be held on.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// kprobe on a kernel function.
+    Kprobe(&'a str),
+    /// Classic tracepoint (`sched`, `sched_switch`), through a perf event.
+    Tracepoint(&'a str, &'a str),
+    /// Raw tracepoint (`sched_switch`).
+    RawTracepoint(&'a str),
+    /// BTF-typed raw tracepoint (`sched_switch`).
+    TpBtf(&'a str),
+    /// fentry on a kernel function.
+    Fentry(&'a str),
+    /// Generic (skb-mode) XDP on an interface, by index.
+    XdpGeneric(u32),
+}
+
+impl<'a> From<&'a Variant> for Target<'a> {
+    /// The hook an attach variant of the lifecycle uses.
+    fn from(v: &'a Variant) -> Self {
+        match v {
+            Variant::TpBtf { event, .. } => Target::TpBtf(event),
+            Variant::RawTp { event, .. } => Target::RawTracepoint(event),
+            Variant::Tracepoint { category, event, .. } => Target::Tracepoint(category, event),
+            Variant::Fentry { func, .. } => Target::Fentry(func),
+            Variant::Kprobe { func, .. } => Target::Kprobe(func),
+        }
+    }
+}
+
+/// A trivial program (it returns at once) held on a hook: link, perf event and program, closed
+/// on drop. The probe's attach checks hold one for a moment; benchmarks hold one to measure
+/// what a hook costs before a program does any work.
+pub struct Held {
+    _fds: Vec<OwnedFd>,
+}
+
+/// Attaches a trivial program to `target` and keeps it there. The error is the verdict on the
+/// hook and why (an XDP hook taken by another program is "supported", yet cannot be held).
+pub fn hold(env: &AttachEnv<'_>, target: Target<'_>) -> Result<Held, Finding> {
+    match target {
+        Target::Kprobe(func) => hold_kprobe(env, func),
+        Target::Tracepoint(category, event) => hold_tracepoint(env, category, event),
+        Target::RawTracepoint(event) => {
+            let name = c_name(event)?;
+            let prog = load("raw_tracepoint", 0, |_| {})?;
+            held(
+                &format!("BPF_RAW_TRACEPOINT_OPEN({event})"),
+                sys::raw_tracepoint_open(&prog, Some(&name)),
+                None,
+                prog,
+            )
+        }
+        Target::TpBtf(event) => {
+            hold_btf_typed(env, &format!("btf_trace_{event}"), KIND_TYPEDEF, TRACE_RAW_TP)
+        }
+        Target::Fentry(func) => hold_btf_typed(env, func, KIND_FUNC, TRACE_FENTRY),
+        Target::XdpGeneric(ifindex) => {
+            let prog = load("xdp", 2, |p| p.expected_attach_type = ATTACH_XDP)?;
+            match sys::link_create(&prog, ifindex, ATTACH_XDP, XDP_FLAGS_SKB_MODE) {
+                // The kernel reached the device's XDP hook and found it taken (another agent's
+                // probe, or an operator's program): the hook exists.
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Err(Finding::supported(format!(
+                    "interface {ifindex} already holds an XDP program (EBUSY): the hook exists"
+                ))),
+                link => held(&format!("BPF_LINK_CREATE(xdp generic, ifindex {ifindex})"), link, None, prog),
+            }
+        }
+    }
+}
+
+/// The program, its link and the perf event it hangs on, closed link first.
+fn held(
+    step: &str,
+    link: io::Result<OwnedFd>,
+    event: Option<OwnedFd>,
+    prog: OwnedFd,
+) -> Result<Held, Finding> {
+    let link = link.map_err(|e| Finding::from_error(step, &e))?;
+    Ok(Held { _fds: [Some(link), event, Some(prog)].into_iter().flatten().collect() })
+}
+
+fn c_name(name: &str) -> Result<CString, Finding> {
+    CString::new(name).map_err(|_| Finding::new(Verdict::Unknown, format!("{name:?} holds a NUL byte")))
+}
+
+fn hold_kprobe(env: &AttachEnv<'_>, func: &str) -> Result<Held, Finding> {
     let Some(pmu) = env.root.read_opt_parsed::<u32>(KPROBE_PMU) else {
-        return Finding::new(
+        return Err(Finding::new(
             Verdict::Absent,
             format!("{KPROBE_PMU} missing: no kprobe PMU (kernel built without CONFIG_KPROBES)"),
-        );
+        ));
     };
-    let prog = match load("kprobe", 0, |_| {}) {
-        Ok(p) => p,
-        Err(f) => return f,
+    let name = c_name(func)?;
+    let prog = load("kprobe", 0, |_| {})?;
+    let event = sys::perf_event_open(pmu, 0, name.as_ptr() as u64)
+        .map_err(|e| Finding::from_error(&format!("perf_event_open(kprobe {func})"), &e))?;
+    let link = sys::link_create(&prog, event.as_raw_fd() as u32, ATTACH_PERF_EVENT, 0);
+    held("BPF_LINK_CREATE(kprobe)", link, Some(event), prog)
+}
+
+fn hold_tracepoint(env: &AttachEnv<'_>, category: &str, event: &str) -> Result<Held, Finding> {
+    let tracefs = env.tracefs.as_ref().map_err(|why| Finding::new(Verdict::Unknown, why.clone()))?;
+    let id_path = format!("{tracefs}/events/{category}/{event}/id");
+    let Some(id) = env.root.read_opt_parsed::<u64>(&id_path) else {
+        return Err(Finding::new(Verdict::Absent, format!("{id_path} missing")));
     };
-    let func = c"do_nanosleep";
-    let event = match sys::perf_event_open(pmu, 0, func.as_ptr() as u64) {
-        Ok(e) => e,
-        Err(e) => return Finding::from_error("perf_event_open(kprobe do_nanosleep)", &e),
+    let prog = load("tracepoint", 0, |_| {})?;
+    let perf = sys::perf_event_open(PERF_TYPE_TRACEPOINT, id, 0)
+        .map_err(|e| Finding::from_error(&format!("perf_event_open({category}:{event})"), &e))?;
+    let link = sys::link_create(&prog, perf.as_raw_fd() as u32, ATTACH_PERF_EVENT, 0);
+    held("BPF_LINK_CREATE(tracepoint)", link, Some(perf), prog)
+}
+
+fn hold_btf_typed(env: &AttachEnv<'_>, target: &str, kind: u32, attach: u32) -> Result<Held, Finding> {
+    let Some(btf) = env.btf else {
+        return Err(Finding::new(Verdict::Absent, "no kernel BTF (/sys/kernel/btf/vmlinux)"));
     };
-    Finding::from_result(
-        "BPF_LINK_CREATE(kprobe)",
-        sys::link_create(&prog, event.as_raw_fd() as u32, ATTACH_PERF_EVENT, 0),
-    )
+    let Some(id) = btf.find(target, kind) else {
+        return Err(Finding::new(Verdict::Absent, format!("{target} not in kernel BTF")));
+    };
+    let prog = load("tracing", 0, |p| (p.expected_attach_type, p.attach_btf_id) = (attach, id))?;
+    held("BPF_RAW_TRACEPOINT_OPEN", sys::raw_tracepoint_open(&prog, None), None, prog)
+}
+
+/// Supported when a trivial program could be held on `target` (and at once let go).
+fn check(env: &AttachEnv<'_>, target: Target<'_>) -> Finding {
+    hold(env, target).map_or_else(|f| f, |_| Finding::supported(""))
+}
+
+fn attach_kprobe(env: &AttachEnv<'_>) -> Finding {
+    check(env, Target::Kprobe("do_nanosleep"))
 }
 
 fn attach_tracepoint(env: &AttachEnv<'_>) -> Finding {
-    let tracefs = match &env.tracefs {
-        Ok(t) => t,
-        Err(why) => return Finding::new(Verdict::Unknown, why.clone()),
-    };
-    let id_path = format!("{tracefs}/events/sched/sched_switch/id");
-    let Some(id) = env.root.read_opt_parsed::<u64>(&id_path) else {
-        return Finding::new(Verdict::Absent, format!("{id_path} missing"));
-    };
-    let prog = match load("tracepoint", 0, |_| {}) {
-        Ok(p) => p,
-        Err(f) => return f,
-    };
-    let event = match sys::perf_event_open(PERF_TYPE_TRACEPOINT, id, 0) {
-        Ok(e) => e,
-        Err(e) => return Finding::from_error("perf_event_open(sched:sched_switch)", &e),
-    };
-    Finding::from_result(
-        "BPF_LINK_CREATE(tracepoint)",
-        sys::link_create(&prog, event.as_raw_fd() as u32, ATTACH_PERF_EVENT, 0),
-    )
+    check(env, Target::Tracepoint("sched", "sched_switch"))
 }
 
-fn attach_raw_tracepoint(_: &AttachEnv<'_>) -> Finding {
-    match load("raw_tracepoint", 0, |_| {}) {
-        Ok(prog) => Finding::from_result(
-            "BPF_RAW_TRACEPOINT_OPEN(sched_switch)",
-            sys::raw_tracepoint_open(&prog, Some(c"sched_switch")),
-        ),
-        Err(f) => f,
-    }
-}
-
-fn attach_btf_typed(env: &AttachEnv<'_>, target: &str, kind: u32, attach: u32) -> Finding {
-    let Some(btf) = env.btf else {
-        return Finding::new(Verdict::Absent, "no kernel BTF (/sys/kernel/btf/vmlinux)");
-    };
-    let Some(id) = btf.find(target, kind) else {
-        return Finding::new(Verdict::Absent, format!("{target} not in kernel BTF"));
-    };
-    match load("tracing", 0, |p| (p.expected_attach_type, p.attach_btf_id) = (attach, id)) {
-        Ok(prog) => Finding::from_result("BPF_RAW_TRACEPOINT_OPEN", sys::raw_tracepoint_open(&prog, None)),
-        Err(f) => f,
-    }
+fn attach_raw_tracepoint(env: &AttachEnv<'_>) -> Finding {
+    check(env, Target::RawTracepoint("sched_switch"))
 }
 
 fn attach_tp_btf(env: &AttachEnv<'_>) -> Finding {
-    attach_btf_typed(env, "btf_trace_sched_switch", KIND_TYPEDEF, TRACE_RAW_TP)
+    check(env, Target::TpBtf("sched_switch"))
 }
 
 fn attach_fentry(env: &AttachEnv<'_>) -> Finding {
-    attach_btf_typed(env, "bpf_fentry_test1", KIND_FUNC, TRACE_FENTRY)
+    check(env, Target::Fentry("bpf_fentry_test1"))
 }
 
-fn attach_xdp(_: &AttachEnv<'_>) -> Finding {
+fn attach_xdp(env: &AttachEnv<'_>) -> Finding {
     // SAFETY: a valid NUL-terminated interface name.
     let lo = unsafe { libc::if_nametoindex(c"lo".as_ptr()) };
     if lo == 0 {
         return Finding::new(Verdict::Unknown, "no loopback interface to attach to");
     }
-    match load("xdp", 2, |p| p.expected_attach_type = ATTACH_XDP) {
-        // XDP_PASS on lo in generic mode: traffic is untouched while it is attached.
-        Ok(prog) => match sys::link_create(&prog, lo, ATTACH_XDP, XDP_FLAGS_SKB_MODE) {
-            // The kernel reached lo's XDP hook and found it taken (another agent's probe, or an
-            // operator's program): the hook exists.
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
-                Finding::supported("lo already holds an XDP program (EBUSY): the hook exists")
-            }
-            result => Finding::from_result("BPF_LINK_CREATE(xdp generic, lo)", result),
-        },
-        Err(f) => f,
-    }
+    // XDP_PASS in generic mode: traffic is untouched while it is attached.
+    check(env, Target::XdpGeneric(lo))
 }
 
 fn attach_cgroup(env: &AttachEnv<'_>) -> Finding {

@@ -9,6 +9,7 @@
 
 use super::helper_names::HELPER_NAMES;
 use super::types::{PROG_TYPES, trivial_load};
+use super::verdict::{Finding, Verdict};
 use crate::sys::{self, Insn};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,6 +31,11 @@ pub fn helper_available(prog_type: u32, helper: u32) -> bool {
         Err(e) if e.log.is_empty() => false,
         Err(e) => !UNAVAILABLE.iter().any(|m| e.log.contains(m)),
     }
+}
+
+/// The program types a probe found supported, by name: those whose helpers can be probed.
+pub fn supported_types(program_types: &BTreeMap<String, Finding>) -> Vec<&str> {
+    program_types.iter().filter(|(_, f)| f.verdict == Verdict::Supported).map(|(n, _)| n.as_str()).collect()
 }
 
 /// For each given program type (by name), the names of the helpers it may call. Types that

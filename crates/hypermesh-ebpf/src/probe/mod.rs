@@ -103,11 +103,7 @@ pub fn probe(root: &FsRoot, opts: ProbeOptions) -> Result<Probe> {
     };
     let program_types = types::probe_prog_types();
     let map_types = types::probe_map_types();
-    let usable: Vec<&str> = program_types
-        .iter()
-        .filter(|(_, f)| f.verdict == Verdict::Supported)
-        .map(|(n, _)| n.as_str())
-        .collect();
+    let usable = helpers::supported_types(&program_types);
     let attach_env = opts.attach.then(|| {
         let btf_index = BtfIndex::vmlinux(root).ok();
         (attach::AttachEnv::new(root, &mut mounts, opts.mount && caps.has(21), None), btf_index)
