@@ -5,7 +5,9 @@
 //! (`/usr/sbin/...`), plus the BPF run time per operation and per program from the kernel's BPF
 //! statistics: ours alone, then ours and the tool's attached side by side over the same
 //! operations in both attach orders (printed as `WORKLOAD: ... N ns of BPF per operation ...;
-//! self-cost: ...` lines, and their mean).
+//! self-cost: ...` lines, and their mean). The slow-downs come from windows timed in alternation
+//! (nothing, empty programs, ours; `WORKLOAD: alternating ...` lines), since this host's speed
+//! drifts by more than the differences between criterion's one-after-the-other runs.
 //!
 //! | ours       | workload                        | libbpf-tools          |
 //! |------------|---------------------------------|-----------------------|
@@ -89,16 +91,17 @@ mod native {
         g: &mut BenchmarkGroup<'_, WallTime>,
         what: &str,
         mut work: impl FnMut(),
-        empty: impl FnOnce() -> Vec<Held>,
+        empty: impl Fn() -> Vec<Held>,
         ours: impl Fn() -> (T, Vec<u32>),
         tool: Option<(&str, &[&str])>,
     ) {
         g.bench_function(format!("{what}/none"), |b| b.iter(&mut work));
-        let empty = empty();
+        let held = empty();
         // The floor: what the hooks cost before any program does work (no program on them can
         // slow the workload down less).
         g.bench_function(format!("{what}/empty"), |b| b.iter(&mut work));
-        drop(empty);
+        drop(held);
+        slowdown(what, &mut work, &empty, &ours);
         let (held, ids) = ours();
         g.bench_function(format!("{what}/hypermesh"), |b| b.iter(&mut work));
         let (calls, costs) = bpf_cost(&ids, &mut work);
@@ -115,6 +118,50 @@ mod native {
             (ours_first.0 + tool_first.0) / 2.0,
             (ours_first.1 + tool_first.1) / 2.0
         );
+    }
+
+    /// Slow-down of `work` under the empty programs and under ours, timed in alternation: the
+    /// host's speed drifts by more than these differences between criterion's one-after-the-other
+    /// runs. Each round times a window with nothing attached, one with the empty programs and
+    /// one with ours; printed are the medians over the rounds and the slow-downs against none.
+    fn slowdown<T>(
+        what: &str,
+        work: &mut impl FnMut(),
+        empty: &impl Fn() -> Vec<Held>,
+        ours: &impl Fn() -> (T, Vec<u32>),
+    ) {
+        const ROUNDS: usize = 7;
+        let mut ns: [Vec<f64>; 3] = Default::default();
+        for _ in 0..ROUNDS {
+            ns[0].push(ns_per_operation(work));
+            let held = empty();
+            ns[1].push(ns_per_operation(work));
+            drop(held);
+            let held = ours();
+            ns[2].push(ns_per_operation(work));
+            drop(held);
+        }
+        let [none, empty, ours] = ns.map(|mut v| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        });
+        let pct = |x: f64| (x / none - 1.0) * 100.0;
+        eprintln!(
+            "{what}: alternating, medians of {ROUNDS} rounds: none {none:.1} ns, empty programs \
+             {empty:.1} ns ({:+.1} %), hypermesh {ours:.1} ns ({:+.1} %) per operation",
+            pct(empty),
+            pct(ours)
+        );
+    }
+
+    /// Wall nanoseconds per run of `work` over a 100 ms window.
+    fn ns_per_operation(work: &mut impl FnMut()) -> f64 {
+        let (t, mut runs) = (Instant::now(), 0u32);
+        while t.elapsed() < Duration::from_millis(100) {
+            work();
+            runs += 1;
+        }
+        t.elapsed().as_nanos() as f64 / f64::from(runs)
     }
 
     /// Ours (`ids`) and the tool's programs attached together: the BPF run time per operation
