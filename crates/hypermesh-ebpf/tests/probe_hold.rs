@@ -2,6 +2,8 @@
 //! suite bench's "empty program" runs): while held they run on every event of their hook, once
 //! dropped they are gone, and a hook this kernel lacks gives its verdict instead.
 
+#![cfg(native_linux)]
+
 mod common;
 
 use hypermesh_ebpf::btf_index::BtfIndex;
