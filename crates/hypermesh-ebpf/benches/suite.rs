@@ -82,11 +82,11 @@ mod native {
     }
 
     /// Times `work` bare, under the trivial programs `empty` holds on the same hooks, under our
-    /// programs (`ours` loads them and returns their ids) and under
-    /// the libbpf-tools tool alone, and prints the BPF run time per operation of `work`: ours
-    /// alone, then ours and the tool's side by side (both attached, over the same operations, so
-    /// host noise hits both alike), in both attach orders: on a shared hook the program that
-    /// runs second finds the caches warm, which favours it.
+    /// programs (`ours` loads them and returns their ids) and under the libbpf-tools tool alone,
+    /// prints the slow-downs timed in alternation, and prints the BPF run time per operation of
+    /// `work`: ours alone, then ours and the tool's side by side (both attached, over the same
+    /// operations, so host noise hits both alike), in both attach orders: on a shared hook the
+    /// program that runs second finds the caches warm, which favours it.
     fn compare<T>(
         g: &mut BenchmarkGroup<'_, WallTime>,
         what: &str,
