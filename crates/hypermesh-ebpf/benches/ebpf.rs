@@ -38,11 +38,12 @@ mod native {
             // Criterion times one function after the other, and this host's speed drifts by
             // more than the difference between runs: also alternate the three, one run each
             // in turn, and print the median ratios.
+            let full = || drop(probe(&root, ProbeOptions::full()).unwrap());
+            let helpers = || drop(probe_helpers(&usable));
+            let tool = || drop(bpftool());
             let mut times: [Vec<f64>; 3] = Default::default();
             for _ in 0..15 {
-                let full = || drop(probe(&root, ProbeOptions::full()).unwrap());
-                let helpers = || drop(probe_helpers(&usable));
-                for (i, f) in [&full as &dyn Fn(), &helpers, &|| drop(bpftool())].into_iter().enumerate() {
+                for (i, f) in [&full as &dyn Fn(), &helpers, &tool].into_iter().enumerate() {
                     let t = Instant::now();
                     f();
                     times[i].push(t.elapsed().as_secs_f64() * 1e3);

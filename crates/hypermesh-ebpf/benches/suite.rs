@@ -204,15 +204,11 @@ mod native {
 
     /// Trivial programs on the hooks `spec` attaches to, each on the first variant of its chain
     /// that this kernel takes, as the lifecycle picks them.
-    fn empty_on(spec: &Spec) -> Vec<Held> {
-        let root = FsRoot::host();
-        let mut mounts = Mounts::read(&root).expect("mounts");
-        let btf = BtfIndex::vmlinux(&root).ok();
-        let env = AttachEnv::new(&root, &mut mounts, true, btf.as_ref());
+    fn empty_on(env: &AttachEnv<'_>, spec: &Spec) -> Vec<Held> {
         let held: Vec<Held> = spec
             .hooks
             .iter()
-            .filter_map(|h| h.chain.iter().find_map(|v| hold(&env, Target::from(v)).ok()))
+            .filter_map(|h| h.chain.iter().find_map(|v| hold(env, Target::from(v)).ok()))
             .collect();
         assert_eq!(held.len(), spec.hooks.len(), "{}: an empty program on every hook", spec.name);
         held
@@ -230,13 +226,19 @@ mod native {
         }
         let mut g = c.benchmark_group("suite");
         g.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+        // What the empty programs are attached with: tracefs, cgroup2 and the kernel BTF, read
+        // once for every workload's rounds.
+        let root = FsRoot::host();
+        let mut mounts = Mounts::read(&root).expect("mounts");
+        let btf = BtfIndex::vmlinux(&root).ok();
+        let env = AttachEnv::new(&root, &mut mounts, true, btf.as_ref());
 
         // SAFETY: no arguments, cannot fail.
         let getppid = || unsafe {
             libc::getppid();
         };
         let load_syscalls = || loaded(Loaded::load(&syscalls::spec()).unwrap());
-        let empty_syscalls = || empty_on(&syscalls::spec());
+        let empty_syscalls = || empty_on(&env, &syscalls::spec());
         compare(&mut g, "getppid", getppid, empty_syscalls, load_syscalls, Some(("syscount", &[])));
         // Ours also counts per command name; syscount does that only in its per-process mode,
         // which fetches the comm on every call as ours does.
@@ -257,7 +259,7 @@ mod native {
                 a.write_all(&[1]).unwrap();
                 a.read_exact(&mut [0]).unwrap();
             },
-            || empty_on(&runqlat::spec_from(0)),
+            || empty_on(&env, &runqlat::spec_from(0)),
             || loaded(Loaded::load(&runqlat::spec_from(0)).unwrap()),
             Some(("runqlat", &[])),
         );
@@ -268,7 +270,7 @@ mod native {
             &mut g,
             "exec_true",
             || assert!(Command::new("/bin/true").status().unwrap().success()),
-            || empty_on(&exec::spec_from(0)),
+            || empty_on(&env, &exec::spec_from(0)),
             || loaded(Loaded::load(&exec::spec_from(0)).unwrap()),
             Some(("execsnoop", &[])),
         );
@@ -292,7 +294,7 @@ mod native {
             &mut g,
             "tcp_connect_close",
             || reset_close(TcpStream::connect(addr).unwrap()),
-            || empty_on(&tcp::spec()),
+            || empty_on(&env, &tcp::spec()),
             || loaded(Loaded::load(&tcp::spec()).unwrap()),
             Some(("tcpstates", &[])),
         );
@@ -319,7 +321,7 @@ mod native {
                 f.write_all_at(&block[at..at + 4096], offset).unwrap();
                 offset = (offset + 4096) % (64 << 20);
             },
-            || empty_on(&biolatency::spec()),
+            || empty_on(&env, &biolatency::spec()),
             || loaded(Loaded::load(&biolatency::spec()).unwrap()),
             Some(("biolatency", &[])),
         );
@@ -333,6 +335,8 @@ mod native {
         let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
         tx.connect(rx.local_addr().unwrap()).unwrap();
         let mut buf = [0u8; 64];
+        // SAFETY: a valid NUL-terminated interface name.
+        let lo = unsafe { libc::if_nametoindex(c"lo".as_ptr()) };
         compare(
             &mut g,
             "udp_lo",
@@ -340,13 +344,7 @@ mod native {
                 tx.send(&[7; 64]).unwrap();
                 rx.recv(&mut buf).unwrap();
             },
-            || {
-                let root = FsRoot::host();
-                let env = AttachEnv::new(&root, &mut Mounts::read(&root).expect("mounts"), false, None);
-                // SAFETY: a valid NUL-terminated interface name.
-                let lo = unsafe { libc::if_nametoindex(c"lo".as_ptr()) };
-                vec![hold(&env, Target::XdpGeneric(lo)).unwrap_or_else(|f| panic!("empty XDP: {}", f.detail))]
-            },
+            || vec![hold(&env, Target::XdpGeneric(lo)).unwrap_or_else(|f| panic!("empty XDP: {}", f.detail))],
             || {
                 let x = xdp_counter::XdpCounter::start("lo").unwrap();
                 let id = x.attached().prog_id;
