@@ -1,6 +1,8 @@
 //! Speed of the inventory: the full profile of this host in-process (all sections, then each
-//! section alone), the sysinfo-based equivalent, and the cpu section on generated 64-, 512- and
-//! 4096-CPU trees to show that its cost grows linearly with the number of CPUs.
+//! section alone), the floor under it (only the system calls the profile makes, see
+//! `hypermesh_os::floor`, on one thread and on two), the sysinfo-based equivalent, and the cpu
+//! section on generated 64-, 512- and 4096-CPU trees to show that its cost grows linearly with
+//! the number of CPUs.
 
 // Everything measured here is Linux-only (see build-support/native_linux.rs).
 #[cfg(native_linux)]
@@ -8,8 +10,9 @@ mod native {
     use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
     use hypermesh_os::linux::LinuxBackend;
     use hypermesh_os::synthetic::{Machine, Tree};
-    use hypermesh_os::{FsRoot, Section, detect};
+    use hypermesh_os::{FsRoot, Section, detect, floor};
     use std::hint::black_box;
+    use std::time::Instant;
     use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, Networks, RefreshKind, System};
 
     fn host(c: &mut Criterion) {
@@ -19,17 +22,51 @@ mod native {
         for s in Section::ALL {
             g.bench_function(format!("section_{s}"), |b| b.iter(|| black_box(detect(&backend, &[s]))));
         }
-        g.bench_function("sysinfo_cpus_memory_disks_networks", |b| {
-            b.iter(|| {
-                let sys = System::new_with_specifics(
-                    RefreshKind::nothing()
-                        .with_cpu(CpuRefreshKind::everything())
-                        .with_memory(MemoryRefreshKind::everything()),
-                );
-                black_box((sys, Disks::new_with_refreshed_list(), Networks::new_with_refreshed_list()))
-            })
-        });
+        let steps = floor::record();
+        for threads in [1, 2] {
+            g.bench_function(format!("floor_{threads}_thread"), |b| {
+                b.iter(|| black_box(floor::replay(&steps, threads)))
+            });
+        }
+        g.bench_function("sysinfo_cpus_memory_disks_networks", |b| b.iter(sysinfo_summary));
         g.finish();
+        // Criterion times one function after the other, and this host's speed drifts by more
+        // than the differences between them: also time the four in turn, 30 runs each per
+        // round, and print the medians of the round means.
+        let profile = || drop(black_box(detect(&backend, &[])));
+        let floor_1 = || drop(black_box(floor::replay(&steps, 1)));
+        let floor_2 = || drop(black_box(floor::replay(&steps, 2)));
+        let sysinfo = || drop(black_box(sysinfo_summary()));
+        let runs: [&dyn Fn(); 4] = [&profile, &floor_1, &floor_2, &sysinfo];
+        let mut means: [Vec<f64>; 4] = Default::default();
+        for _ in 0..ROUNDS {
+            for (f, m) in runs.iter().zip(&mut means) {
+                let t = Instant::now();
+                (0..30).for_each(|_| f());
+                m.push(t.elapsed().as_secs_f64() * 1e6 / 30.0);
+            }
+        }
+        let [profile, floor_1, floor_2, sysinfo] = means.map(|mut m| {
+            m.sort_by(f64::total_cmp);
+            m[m.len() / 2]
+        });
+        eprintln!(
+            "host: alternating, medians of {ROUNDS} rounds: profile {profile:.0} µs, floor {floor_1:.0} µs on \
+             one thread and {floor_2:.0} µs on two, sysinfo {sysinfo:.0} µs"
+        );
+    }
+
+    /// Rounds of the alternating comparison.
+    const ROUNDS: usize = 21;
+
+    /// What the sysinfo-based program reads: CPUs, memory, disks, networks.
+    fn sysinfo_summary() -> impl Sized {
+        let sys = System::new_with_specifics(
+            RefreshKind::nothing()
+                .with_cpu(CpuRefreshKind::everything())
+                .with_memory(MemoryRefreshKind::everything()),
+        );
+        (sys, Disks::new_with_refreshed_list(), Networks::new_with_refreshed_list())
     }
 
     fn cpu_scaling(c: &mut Criterion) {

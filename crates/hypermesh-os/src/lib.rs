@@ -13,6 +13,8 @@ pub mod capture;
 pub mod cpulist;
 pub mod error;
 #[cfg(native_linux)]
+pub mod floor;
+#[cfg(native_linux)]
 pub mod gpu;
 pub mod heap;
 #[cfg(native_linux)]
