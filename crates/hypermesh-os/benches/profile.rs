@@ -33,10 +33,18 @@ mod native {
         // Criterion times one function after the other, and this host's speed drifts by more
         // than the differences between them: also time the four in turn, 30 runs each per
         // round, and print the medians of the round means.
-        let profile = || drop(black_box(detect(&backend, &[])));
-        let floor_1 = || drop(black_box(floor::replay(&steps, 1)));
-        let floor_2 = || drop(black_box(floor::replay(&steps, 2)));
-        let sysinfo = || drop(black_box(sysinfo_summary()));
+        let profile = || {
+            black_box(detect(&backend, &[]));
+        };
+        let floor_1 = || {
+            black_box(floor::replay(&steps, 1));
+        };
+        let floor_2 = || {
+            black_box(floor::replay(&steps, 2));
+        };
+        let sysinfo = || {
+            black_box(sysinfo_summary());
+        };
         let runs: [&dyn Fn(); 4] = [&profile, &floor_1, &floor_2, &sysinfo];
         let mut means: [Vec<f64>; 4] = Default::default();
         for _ in 0..ROUNDS {
