@@ -7,7 +7,8 @@
 # `hypermesh --version` (start-up alone), all release builds. This VM's speed drifts by up to 2x
 # within minutes, so with hyperfine (apt install hyperfine) the commands run in ROUNDS rounds of
 # RUNS runs each, one after the other within a round, and the median of the round medians is
-# printed per command; without it, a plain loop of RUNS runs per command.
+# printed per command; without it, a plain loop of RUNS runs per command. With perf installed,
+# CPU time and page faults of the profile, the floor and the sysinfo program follow.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-100}
@@ -49,5 +50,12 @@ else
     for _ in $(seq "$runs"); do $cmd >/dev/null; done
     end=$(date +%s%N)
     echo "$cmd: $(( (end - start) / runs / 1000 )) µs per run (mean of $runs)"
+  done
+fi
+if command -v perf >/dev/null; then
+  for cmd in "$hm profile --json" "$floor $state/steps" "$si"; do
+    # shellcheck disable=SC2086 # the command is split into words on purpose
+    perf stat -r "$runs" -e task-clock,page-faults $cmd 2>&1 >/dev/null |
+      awk -v c="$cmd" '/task-clock/ {t = $1} /page-faults/ {f = $1} END {print "perf: " t " ms CPU, " f " page faults  " c}'
   done
 fi
