@@ -49,10 +49,7 @@ mod native {
                     times[i].push(t.elapsed().as_secs_f64() * 1e3);
                 }
             }
-            let [full, helpers, tool] = times.map(|mut t| {
-                t.sort_by(f64::total_cmp);
-                t[t.len() / 2]
-            });
+            let [full, helpers, tool] = times.map(hypermesh_os::testing::median);
             eprintln!(
                 "alternating, medians of 15: full probe {full:.1} ms, helper scan alone {helpers:.1} ms, \
                  bpftool {tool:.1} ms: full/bpftool {:.2}, helpers/bpftool {:.2}",

@@ -141,10 +141,7 @@ mod native {
             ns[2].push(ns_per_operation(work));
             drop(held);
         }
-        let [none, empty, ours] = ns.map(|mut v| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        });
+        let [none, empty, ours] = ns.map(hypermesh_os::testing::median);
         let pct = |x: f64| (x / none - 1.0) * 100.0;
         eprintln!(
             "{what}: alternating, medians of {ROUNDS} rounds: none {none:.1} ns, empty programs \

@@ -54,10 +54,7 @@ mod native {
                 m.push(t.elapsed().as_secs_f64() * 1e6 / 30.0);
             }
         }
-        let [profile, floor_1, floor_2, sysinfo] = means.map(|mut m| {
-            m.sort_by(f64::total_cmp);
-            m[m.len() / 2]
-        });
+        let [profile, floor_1, floor_2, sysinfo] = means.map(hypermesh_os::testing::median);
         eprintln!(
             "host: alternating, medians of {ROUNDS} rounds: profile {profile:.0} µs, floor {floor_1:.0} µs on \
              one thread and {floor_2:.0} µs on two, sysinfo {sysinfo:.0} µs"

@@ -1,4 +1,5 @@
-//! Helpers for the workspace's tests: skipping with a reason, and the shared fixture archives.
+//! Helpers for the workspace's tests and benches: skipping with a reason, the shared fixture
+//! archives, and the median of timings.
 //!
 //! A test that needs root or a kernel feature calls [`skip`] when it cannot run. Elsewhere it
 //! prints the reason and returns; under `.ci/run` (which sets `HYPERMESH_REQUIRE_ALL=1`) the skip
@@ -21,6 +22,13 @@ pub fn skip(reason: &str) {
 #[cfg(native_linux)]
 pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
+}
+
+/// The median of timings (the upper one of an even count): what the benches print when they time
+/// rivals in alternation, since this host's speed drifts more than their differences.
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 /// The project's `shared/` folder, beside the repository: `HYPERMESH_SHARED` if set, else the
