@@ -38,10 +38,16 @@ pub struct Stats {
 /// Runs a full profile over `root` while recording, and writes the archive of what it read
 /// as gzip-compressed tar to `out`. Returns the profile and the archive's counts.
 pub fn capture(root: FsRoot, out: impl Write) -> Result<(HostProfile, Stats)> {
-    let backend = LinuxBackend::new(root.recording());
-    let profile = detect(&backend, &[]);
+    let (profile, backend) = profile_recorded(root);
     let stats = write_archive(backend.root(), &backend.root().recorded(), out)?;
     Ok((profile, stats))
+}
+
+/// Runs a full profile over `root` while recording; the backend's root then lists every path
+/// the profile used ([`FsRoot::recorded`]).
+pub fn profile_recorded(root: FsRoot) -> (HostProfile, LinuxBackend) {
+    let backend = LinuxBackend::new(root.recording());
+    (detect(&backend, &[]), backend)
 }
 
 /// Writes the given recorded paths of `root` as a tar.gz to `out`.

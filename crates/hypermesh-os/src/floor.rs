@@ -9,8 +9,7 @@
 //! `hypermesh profile --json` and the sysinfo-based program: no program reporting the same
 //! facts from the same sources can take less.
 
-use crate::linux::LinuxBackend;
-use crate::profile::detect;
+use crate::capture::profile_recorded;
 use crate::root::{Access, FsRoot};
 use std::fmt;
 use std::io;
@@ -47,8 +46,7 @@ pub struct Replayed {
 
 /// Profiles the live host once over a recording root and returns what it read, in order.
 pub fn record() -> Vec<Step> {
-    let backend = LinuxBackend::new(FsRoot::host().recording());
-    let profile = detect(&backend, &[]);
+    let (profile, backend) = profile_recorded(FsRoot::host());
     let mut steps: Vec<Step> = backend
         .root()
         .recorded()
