@@ -12,11 +12,15 @@
 //! ```
 //!
 //! Everything is checked when the file is loaded (unknown keys, unreadable or mismatched
-//! certificate and key, malformed hashes), so the server refuses to start on a bad config
-//! instead of failing on the first connection. Options exporter-toolkit has and this server
-//! does not (cipher suites, curve preferences, HTTP headers) are refused as unknown keys rather
-//! than silently ignored.
+//! certificate and key, malformed hashes, bcrypt costs above
+//! [`MAX_BCRYPT_COST`](crate::auth::MAX_BCRYPT_COST)), so the server refuses to start on a bad
+//! config instead of failing on the first connection. A private key file that users other than
+//! its owner may read is accepted (Kubernetes mounts secrets 0644 unless told otherwise) but
+//! reported in [`WebConfig::warnings`], which `hypermesh serve` prints at start. Options
+//! exporter-toolkit has and this server does not (cipher suites, curve preferences, HTTP
+//! headers) are refused as unknown keys rather than silently ignored.
 
+use crate::auth::MAX_BCRYPT_COST;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
@@ -32,6 +36,8 @@ pub struct WebConfig {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Users and their bcrypt hashes; no authentication when empty.
     pub basic_auth_users: BTreeMap<String, String>,
+    /// What is allowed but unsafe (a private key readable by others), one sentence each.
+    pub warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -39,6 +45,7 @@ impl std::fmt::Debug for WebConfig {
         f.debug_struct("WebConfig")
             .field("tls", &self.tls.is_some())
             .field("basic_auth_users", &self.basic_auth_users.keys().collect::<Vec<_>>())
+            .field("warnings", &self.warnings)
             .finish()
     }
 }
@@ -111,18 +118,32 @@ impl WebConfig {
             if user.is_empty() || user.contains(':') {
                 return Err(invalid(format!("basic_auth_users: invalid user name {user:?}")));
             }
-            hash.parse::<bcrypt::HashParts>().map_err(|e| {
+            let parts = hash.parse::<bcrypt::HashParts>().map_err(|e| {
                 invalid(format!(
                     "basic_auth_users: {user}: not a bcrypt hash ({e}); make one with htpasswd -nBC 10"
                 ))
             })?;
+            if parts.get_cost() > MAX_BCRYPT_COST {
+                return Err(invalid(format!(
+                    "basic_auth_users: {user}: bcrypt cost {} is above the maximum of {MAX_BCRYPT_COST} \
+                     (each check would take {}x as long as at cost 10); make one with htpasswd -nBC 10",
+                    parts.get_cost(),
+                    1u64 << (parts.get_cost().saturating_sub(10)).min(63)
+                )));
+            }
         }
-        let tls = raw.tls_server_config.map(|t| tls_config(t, path, base)).transpose()?;
-        Ok(WebConfig { tls: tls.map(Arc::new), basic_auth_users: raw.basic_auth_users })
+        let mut warnings = Vec::new();
+        let tls = raw.tls_server_config.map(|t| tls_config(t, path, base, &mut warnings)).transpose()?;
+        Ok(WebConfig { tls: tls.map(Arc::new), basic_auth_users: raw.basic_auth_users, warnings })
     }
 }
 
-fn tls_config(raw: RawTls, path: &Path, base: &Path) -> Result<rustls::ServerConfig, ConfigError> {
+fn tls_config(
+    raw: RawTls,
+    path: &Path,
+    base: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<rustls::ServerConfig, ConfigError> {
     let invalid = |message: String| ConfigError::Invalid { path: path.into(), message };
     let versions: &[&rustls::SupportedProtocolVersion] = match raw.min_version.as_deref() {
         None | Some("TLS12") => &[&rustls::version::TLS13, &rustls::version::TLS12],
@@ -169,6 +190,7 @@ fn tls_config(raw: RawTls, path: &Path, base: &Path) -> Result<rustls::ServerCon
     let cert_path = base.join(&raw.cert_file);
     let key_path = base.join(&raw.key_file);
     let certs = read_certs(&cert_path)?;
+    warnings.extend(key_exposure(&key_path));
     let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| ConfigError::Invalid {
         path: key_path.clone(),
         message: format!("no usable private key: {e}"),
@@ -179,6 +201,23 @@ fn tls_config(raw: RawTls, path: &Path, base: &Path) -> Result<rustls::ServerCon
     })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// A warning when users other than the key file's owner may read it (mode bits of the file a
+/// symlink points to, as Kubernetes secret volumes are symlinks).
+fn key_exposure(key_path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(key_path).ok()?.permissions().mode() & 0o777;
+    let who = match (mode & 0o044 != 0, mode & 0o004 != 0) {
+        (_, true) => "every user of this host",
+        (true, false) => "its group",
+        (false, false) => return None,
+    };
+    Some(format!(
+        "{}: private key is readable by {who} (mode {mode:04o}); restrict it with chmod 600 \
+         (Kubernetes: defaultMode: 0400 on the secret volume)",
+        key_path.display()
+    ))
 }
 
 /// Every certificate of a PEM file; an error when there is none.

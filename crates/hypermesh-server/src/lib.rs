@@ -7,10 +7,10 @@
 //! - [`sources`]: what collectors and routes read: cached profile, shared usage sampler, asset
 //!   view, eBPF probe.
 //! - [`http`]: routes (`/metrics`, `/v1/profile`, `/v1/usage`, `/v1/assets`, `/v1/ebpf/probe`,
-//!   `/healthz`) and basic auth.
+//!   `/healthz`); [`auth`]: basic auth with bounded bcrypt work.
 //! - [`config`]: exporter-toolkit style web config (TLS, basic auth users), validated at load.
 //! - [`server`]: the listener: connection limits, header limits and timeouts, TLS, graceful
-//!   shutdown.
+//!   shutdown; [`conns`]: which connection to shed when full; [`stall`]: the write timeout.
 //! - [`nfd`]: node-feature-discovery labels from a host profile.
 //!
 //! Only [`nfd`] exists without the `native_linux` cfg (other systems, or the portable-only check
@@ -26,6 +26,8 @@ pub mod collectors;
 #[cfg(native_linux)]
 pub mod config;
 #[cfg(native_linux)]
+pub mod conns;
+#[cfg(native_linux)]
 pub mod http;
 pub mod nfd;
 #[cfg(native_linux)]
@@ -34,3 +36,5 @@ pub mod rows;
 pub mod server;
 #[cfg(native_linux)]
 pub mod sources;
+#[cfg(native_linux)]
+pub mod stall;

@@ -7,9 +7,8 @@ use hypermesh_os::detect;
 use hypermesh_server::collector::Scraper;
 use hypermesh_server::config::WebConfig;
 use hypermesh_server::http::App;
-use hypermesh_server::server::{Limits, ServeOptions, run_blocking};
+use hypermesh_server::server::{Limits, Listen, ServeOptions, run_blocking};
 use hypermesh_server::sources::{AssetsSource, Sources};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,9 +16,10 @@ use std::sync::Arc;
 /// Arguments of `hypermesh serve`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Address and port to listen on (loopback by default; 0.0.0.0:9469 for every interface).
+    /// Address and port to listen on: loopback by default; `:9469` for every address, IPv6 and
+    /// IPv4 (as Prometheus writes it), or one address such as 0.0.0.0:9469 or [::1]:9469.
     #[arg(long, default_value = "127.0.0.1:9469")]
-    pub listen: SocketAddr,
+    pub listen: Listen,
     /// Sections of /metrics to collect (comma-separated). Available: inventory, usage, assets
     /// (the default set) and ebpf (run-queue and block I/O latency histograms; loads eBPF
     /// programs for the server's lifetime, needs root).
@@ -39,6 +39,9 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         Some(path) => WebConfig::load(path).context("refusing to start: bad --web-config")?,
         None => WebConfig::default(),
     };
+    for warning in &web.warnings {
+        eprintln!("hypermesh serve: warning: {warning}");
+    }
     hypermesh_server::collectors::validate(&args.collectors)?;
     let backend = global.backend()?;
     let profile = Arc::new(detect(backend.as_ref(), &[]));
