@@ -179,7 +179,9 @@ mod tests {
         let checks: Vec<_> = (0..4)
             .map(|i| {
                 let auth = Arc::clone(&auth);
-                tokio::spawn(async move { auth.check(Some(header("alice", &format!("wrong{i}")).as_bytes())).await })
+                tokio::spawn(async move {
+                    auth.check(Some(header("alice", &format!("wrong{i}")).as_bytes())).await
+                })
             })
             .collect();
         tokio::time::sleep(Duration::from_millis(50)).await;

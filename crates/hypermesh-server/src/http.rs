@@ -114,9 +114,11 @@ async fn profile(State(handlers): State<Arc<Handlers>>) -> Response {
 async fn usage(State(handlers): State<Arc<Handlers>>) -> Response {
     handlers
         .offload(|app| {
-            json(app.sources.usage.read(|root, prev, now| {
-                serde_json::to_string_pretty(&Report::new(root, prev, now))
-            }))
+            json(
+                app.sources
+                    .usage
+                    .read(|root, prev, now| serde_json::to_string_pretty(&Report::new(root, prev, now))),
+            )
         })
         .await
 }

@@ -16,8 +16,9 @@
 //!   ([`crate::stall`]);
 //! - pipelined requests are answered one at a time: hyper reads the next request only once the
 //!   previous response is in its write buffer, which holds at most [`WRITE_BUFFER_BYTES`]
-//!   beyond the socket's own buffer, and flushes after every response; so a client that sends
-//!   many requests and reads none gets a few answers, then its writes stall and it is closed;
+//!   beyond the socket's own buffer (bounded too: [`SEND_BUFFER_BYTES`]), and flushes after
+//!   every response; so a client that sends many requests and reads none gets a few answers,
+//!   then the writes stall and the write timeout closes it;
 //! - the TLS handshake must finish within [`Limits::tls_handshake_timeout`];
 //! - route handlers that read sources, and bcrypt checks, each run on the blocking pool at most
 //!   [`Limits::workers`] at a time (see [`crate::http`], [`crate::auth`]).
@@ -44,6 +45,12 @@ use tokio_rustls::TlsAcceptor;
 /// Bytes of responses hyper buffers for one connection beyond what the socket takes (its
 /// smallest allowed buffer; a request head must fit in it too).
 pub const WRITE_BUFFER_BYTES: usize = 8192;
+
+/// Kernel send buffer of a connection (Linux doubles it for its own bookkeeping). Without a
+/// bound, loopback and LAN connections grow theirs to megabytes, so that a client that reads
+/// nothing would get dozens of pipelined scrapes answered, and the kernel keep them, before its
+/// writes stall; 64 KiB still carries a large node's `/metrics` in a few round trips.
+pub const SEND_BUFFER_BYTES: usize = 64 << 10;
 
 /// How long a stopping process waits for handlers still running on the blocking pool (a
 /// bcrypt check nobody awaits any more) before it exits without them.
@@ -156,12 +163,7 @@ pub struct Server {
 
 impl Server {
     /// Binds `listen` and prepares the routes; fails when the address cannot be bound.
-    pub async fn bind(
-        listen: Listen,
-        app: App,
-        web: &WebConfig,
-        limits: Limits,
-    ) -> std::io::Result<Server> {
+    pub async fn bind(listen: Listen, app: App, web: &WebConfig, limits: Limits) -> std::io::Result<Server> {
         let listener = listen.bind().await?;
         let auth = (!web.basic_auth_users.is_empty())
             .then(|| Arc::new(BasicAuth::new(web.basic_auth_users.clone(), limits.workers)));
@@ -238,6 +240,7 @@ impl Connection {
     /// Serves the connection until it closes, fails, times out or is evicted.
     async fn serve(self, stream: TcpStream, tls: Option<TlsAcceptor>) {
         let _ = stream.set_nodelay(true);
+        let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER_BYTES);
         let admitted = Arc::clone(&self.admitted);
         let io = WriteTimeout::new(stream, self.limits.write_timeout);
         let handshake_timeout = self.limits.tls_handshake_timeout;

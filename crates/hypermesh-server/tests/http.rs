@@ -5,14 +5,14 @@
 
 mod common;
 
-use common::{Running, get, get_with, raw, sample_profile};
+use common::{Running, flood, get, get_with, raw, sample_profile, self_signed};
 use hypermesh_assets::{
     AssetKind, AssetManager, Config, HostView, Inventory, LEDGER_FILE, Ledger, LiveState, Request,
     default_adapters,
 };
 use hypermesh_os::testing;
 use hypermesh_server::config::WebConfig;
-use hypermesh_server::server::Limits;
+use hypermesh_server::server::{Limits, Listen, Server};
 use hypermesh_server::sources::AssetsSource;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -303,32 +303,20 @@ fn basic_auth() {
     let ok = get_with(server.addr, "/metrics", &["Authorization: Basic cHJvbWV0aGV1czpzM2NyZXQ="]);
     assert_eq!(ok.status, 200);
     assert!(ok.body.contains("hypermesh_cpu_cores 64"));
-    assert_eq!(get(server.addr, "/healthz").status, 401, "every route is protected");
-}
-
-struct Pki {
-    dir: tempfile::TempDir,
-    cert_pem: String,
-}
-
-fn self_signed() -> Pki {
-    let dir = tempfile::tempdir().unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert =
-        rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap().self_signed(&key).unwrap();
-    std::fs::write(dir.path().join("server.crt"), cert.pem()).unwrap();
-    std::fs::write(dir.path().join("server.key"), key.serialize_pem()).unwrap();
-    Pki { dir, cert_pem: cert.pem() }
+    for path in ["/", "/v1/profile", "/v1/usage", "/v1/assets", "/v1/ebpf/probe", "/nope", "/healthz/x"] {
+        assert_eq!(get(server.addr, path).status, 401, "{path} is protected");
+    }
+    // Liveness probes cannot easily send credentials, and learn nothing but "ok".
+    let health = get(server.addr, "/healthz");
+    assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
+    let head = raw(server.addr, b"HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    assert_eq!((head.status, head.body.as_str()), (200, ""));
 }
 
 #[test]
 fn tls_serves_https_and_refuses_plain_http() {
     let pki = self_signed();
-    let config_path = pki.dir.path().join("web.yml");
-    std::fs::write(&config_path, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
-        .unwrap();
-    let web = WebConfig::load(&config_path).unwrap();
-    let server = Running::start(sample_profile(), web, Limits::default());
+    let server = Running::start(sample_profile(), pki.web_config(), Limits::default());
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let body = rt.block_on(async {
@@ -376,6 +364,15 @@ fn bad_web_configs_are_refused_with_a_clear_message() {
     );
     check("basic_auth_user:\n  a: b\n", "unknown field `basic_auth_user`");
     check("basic_auth_users:\n  alice: plaintext\n", "alice: not a bcrypt hash");
+    // A cost-31 hash would pin a core per check for days: refused at load, 14 still taken.
+    let cost4 = bcrypt::hash("pw", 4).unwrap();
+    check(
+        &format!("basic_auth_users:\n  alice: '{}'\n", cost4.replacen("$04$", "$31$", 1)),
+        "alice: bcrypt cost 31 is above the maximum of 14",
+    );
+    check(&format!("basic_auth_users:\n  alice: '{}'\n", cost4.replacen("$04$", "$15$", 1)), "cost 15");
+    let cost14 = format!("basic_auth_users:\n  alice: '{}'\n", cost4.replacen("$04$", "$14$", 1));
+    assert!(WebConfig::parse(&cost14, Path::new("web.yml"), base).is_ok());
     check("tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n", "missing.crt");
     check("tls_server_config:\n  cert_file: server.crt\n  key_file: other.key\n", "do not go together");
     check(
@@ -394,6 +391,78 @@ fn bad_web_configs_are_refused_with_a_clear_message() {
         other.dir.path().join("server.crt").display()
     );
     assert!(WebConfig::parse(&mtls, Path::new("web.yml"), base).unwrap().tls.is_some());
+}
+
+#[test]
+fn a_private_key_others_may_read_is_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    let pki = self_signed();
+    let key = pki.dir.path().join("server.key");
+    assert_eq!(pki.web_config().warnings, Vec::<String>::new(), "mode 0600");
+    for (mode, who) in [(0o644, "every user of this host"), (0o640, "its group")] {
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+        let warnings = pki.web_config().warnings;
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains(&format!("server.key: private key is readable by {who} (mode 0{mode:o})")),
+            "{warnings:?}"
+        );
+        assert!(warnings[0].contains("chmod 600"), "{warnings:?}");
+    }
+}
+
+#[test]
+fn listen_on_all_addresses_takes_ipv4_and_ipv6() {
+    assert_eq!(":9469".parse::<Listen>().unwrap(), Listen::AllAddresses(9469));
+    assert_eq!("[::1]:80".parse::<Listen>().unwrap(), Listen::Addr("[::1]:80".parse().unwrap()));
+    assert_eq!(Listen::AllAddresses(9469).to_string(), ":9469");
+    for bad in ["9469", ":", ":http", ":65536", "localhost:9469", "1.2.3.4"] {
+        let err = bad.parse::<Listen>().unwrap_err().to_string();
+        assert!(err.contains(":PORT for every address"), "{bad}: {err}");
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let app = || {
+        let sources = common::sources(sample_profile(), Err("not in this test".into()));
+        hypermesh_server::http::App::new(hypermesh_server::collector::Scraper::new(Vec::new()), sources)
+            .unwrap()
+    };
+    let server = rt
+        .block_on(Server::bind(Listen::AllAddresses(0), app(), &WebConfig::default(), Limits::default()))
+        .unwrap();
+    let port = server.local_addr().unwrap().port();
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_ok(), "IPv4");
+    if std::path::Path::new("/proc/net/if_inet6").exists() {
+        assert!(TcpStream::connect(("::1", port)).is_ok(), "IPv6");
+    }
+}
+
+#[test]
+fn new_clients_evict_the_stalest_connections_instead_of_waiting() {
+    // Long header timeout: only eviction can make room.
+    let limits =
+        Limits { max_connections: 4, header_read_timeout: Duration::from_secs(60), ..Limits::default() };
+    let server = Running::start(sample_profile(), WebConfig::default(), limits);
+    let idle: Vec<TcpStream> = (0..10).map(|_| TcpStream::connect(server.addr).unwrap()).collect();
+    let (status, took) = flood::timed_get(server.addr, "/healthz", &[]).unwrap();
+    assert_eq!(status, 200);
+    assert!(took < Duration::from_secs(1), "waited {took:?} behind idle connections");
+    // The server holds at most 4: the newest 3 idle ones and none of the first 7.
+    for (i, stream) in idle.iter().enumerate() {
+        let closed = flood::closed_within(stream, Duration::from_millis(if i < 7 { 2000 } else { 300 }));
+        assert_eq!(closed, i < 7, "idle connection {i} of 10");
+    }
+}
+
+#[test]
+fn a_client_that_never_reads_its_replies_is_closed_after_the_write_timeout() {
+    let limits = Limits { write_timeout: Duration::from_secs(1), ..Limits::default() };
+    let server = Running::start(sample_profile(), WebConfig::default(), limits);
+    let start = Instant::now();
+    let stuck = flood::stuck(server.addr, flood::Stuck::Pipelined).unwrap();
+    // Its 64 pipelined scrapes (about 1.5 MB of replies) stall after the first few.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(flood::closed_within(&stuck, Duration::from_secs(5)), "still open after {:?}", start.elapsed());
+    assert_eq!(get(server.addr, "/healthz").status, 200);
 }
 
 #[test]

@@ -278,3 +278,53 @@ pub fn rss_bytes() -> u64 {
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
     line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
 }
+
+pub mod flood;
+
+/// A self-signed certificate for `localhost` and its key, as server.crt and server.key in `dir`.
+pub struct Pki {
+    pub dir: tempfile::TempDir,
+    pub cert_pem: String,
+}
+
+pub fn self_signed() -> Pki {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert =
+        rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap().self_signed(&key).unwrap();
+    std::fs::write(dir.path().join("server.crt"), cert.pem()).unwrap();
+    let key_path = dir.path().join("server.key");
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    std::fs::set_permissions(&key_path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    Pki { dir, cert_pem: cert.pem() }
+}
+
+impl Pki {
+    /// A web config serving this certificate.
+    pub fn web_config(&self) -> WebConfig {
+        let path = self.dir.path().join("web.yml");
+        std::fs::write(&path, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
+            .unwrap();
+        WebConfig::load(&path).unwrap()
+    }
+
+    /// `GET path` over TLS, trusting this certificate: the status and the time from connect to
+    /// the last byte.
+    pub fn timed_get(&self, addr: SocketAddr, path: &str) -> std::io::Result<(u16, Duration)> {
+        use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
+        let start = std::time::Instant::now();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(CertificateDer::from_pem_slice(self.cert_pem.as_bytes()).unwrap()).unwrap();
+        let config =
+            rustls::ClientConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        let name = ServerName::try_from("localhost").unwrap();
+        let client = rustls::ClientConnection::new(Arc::new(config), name).map_err(std::io::Error::other)?;
+        let mut tls = rustls::StreamOwned::new(client, flood::connect(addr)?);
+        let status = flood::exchange(&mut tls, path, &[])?;
+        Ok((status, start.elapsed()))
+    }
+}
