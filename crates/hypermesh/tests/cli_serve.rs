@@ -106,3 +106,90 @@ fn ebpf_histograms_then_sigterm_detaches() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Starts `hypermesh serve` with these extra arguments on a free port; waits for `/healthz`.
+fn serve(listen: impl FnOnce(u16) -> String, extra: &[&str], state: &std::path::Path) -> (Server, u16) {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(env!("CARGO_BIN_EXE_hypermesh"))
+        .args(["serve", "--listen", &listen(port), "--collectors", "inventory"])
+        .args(extra)
+        .arg("--state-dir")
+        .arg(state)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let start = Instant::now();
+    while get(port, "/healthz").is_none() {
+        assert!(start.elapsed() < Duration::from_secs(30), "server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (server, port)
+}
+
+/// Waits for the server to exit; its status and how long it took.
+fn exit_within(server: &mut Server, limit: Duration) -> (std::process::ExitStatus, Duration) {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            return (status, start.elapsed());
+        }
+        assert!(start.elapsed() < limit, "no exit within {limit:?} of SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn listen_colon_port_is_every_address() {
+    let state = tempfile::tempdir().unwrap();
+    let (mut server, port) = serve(|port| format!(":{port}"), &[], state.path());
+    assert_eq!(get(port, "/healthz").as_deref(), Some("ok\n"), "IPv4 loopback");
+    if std::path::Path::new("/proc/net/if_inet6").exists() {
+        assert!(TcpStream::connect(("::1", port)).is_ok(), "IPv6 loopback");
+    }
+    assert!(Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap().success());
+    assert!(exit_within(&mut server, Duration::from_secs(10)).0.success());
+}
+
+#[test]
+fn sigterm_stops_promptly_while_passwords_are_being_checked() {
+    let state = tempfile::tempdir().unwrap();
+    let config = state.path().join("web.yml");
+    // Cost 12, password "s3cret": most of a second per check in a release build, more here.
+    std::fs::write(
+        &config,
+        "basic_auth_users:\n  prometheus: '$2b$12$jOiHtgPidi2SdGcJoxgwfu8KGfmNRY0hM.kXgtX64dH/Yy4VHzgL.'\n",
+    )
+    .unwrap();
+    let (mut server, port) =
+        serve(|port| format!("127.0.0.1:{port}"), &["--web-config", config.to_str().unwrap()], state.path());
+    // Eight wrong passwords: checks running and queued when the signal comes.
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+                s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+                // prometheus:wrong
+                let request = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic cHJvbWV0aGV1czp3cm9uZw==\r\n\r\n";
+                s.write_all(request.as_bytes()).ok()?;
+                let mut text = String::new();
+                s.read_to_string(&mut text).ok()?;
+                Some(text)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap().success());
+    let (status, took) = exit_within(&mut server, Duration::from_secs(15));
+    println!("stopped {took:?} after SIGTERM");
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(3), "took {took:?} to stop while checking passwords");
+    for client in clients {
+        if let Some(text) = client.join().unwrap() {
+            assert!(
+                text.is_empty() || text.starts_with("HTTP/1.1 503") || text.starts_with("HTTP/1.1 401"),
+                "{text}"
+            );
+        }
+    }
+}
