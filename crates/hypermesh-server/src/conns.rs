@@ -20,7 +20,6 @@ pub struct Connections {
     epoch: Instant,
     next_id: AtomicU64,
     open: Mutex<HashMap<u64, Arc<Conn>>>,
-    evicted: AtomicU64,
 }
 
 /// One open connection.
@@ -42,7 +41,6 @@ impl Connections {
             epoch: Instant::now(),
             next_id: AtomicU64::new(0),
             open: Mutex::new(HashMap::new()),
-            evicted: AtomicU64::new(0),
         })
     }
 
@@ -64,25 +62,9 @@ impl Connections {
             let Some(victim) = victim.and_then(|id| open.remove(&id)) else { break };
             // notify_one keeps the wake-up if the connection is not waiting yet.
             victim.evict.notify_one();
-            self.evicted.fetch_add(1, Ordering::Relaxed);
         }
         open.insert(conn.id, Arc::clone(&conn));
         Admitted { connections: Arc::clone(self), conn }
-    }
-
-    /// Connections open now.
-    pub fn len(&self) -> usize {
-        self.open.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    /// True when no connection is open.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Connections evicted so far to make room for new ones.
-    pub fn evicted(&self) -> u64 {
-        self.evicted.load(Ordering::Relaxed)
     }
 
     fn now_us(&self) -> u64 {
@@ -132,6 +114,12 @@ impl Drop for Answering {
 mod tests {
     use super::*;
 
+    impl Connections {
+        fn len(&self) -> usize {
+            self.open.lock().unwrap().len()
+        }
+    }
+
     #[tokio::test]
     async fn sheds_the_stalest_idle_connection_first() {
         let connections = Connections::new(3);
@@ -153,7 +141,7 @@ mod tests {
         drop(first.request());
         let _fifth = connections.admit();
         tokio::time::timeout(std::time::Duration::from_secs(1), third.evicted()).await.unwrap();
-        assert_eq!(connections.evicted(), 2);
+        assert_eq!(connections.len(), 3);
         // All busy: the stalest busy one goes rather than the newcomer waiting.
         let _a = fourth.request();
         let connections = Connections::new(1);

@@ -52,7 +52,7 @@ impl App {
     }
 }
 
-/// The app, and the bound on route handlers running on the blocking pool.
+/// The app, and the permits of route handlers running on the blocking pool.
 struct Handlers {
     app: App,
     workers: Arc<Semaphore>,
@@ -75,10 +75,11 @@ impl Handlers {
     }
 }
 
-/// The router: basic auth in front of every route but `/healthz` when `auth` is given, and at
-/// most `workers` (at least one) handlers reading sources at a time.
-pub fn router(app: App, auth: Option<Arc<BasicAuth>>, workers: usize) -> Router {
-    let handlers = Arc::new(Handlers { app, workers: Arc::new(Semaphore::new(workers.max(1))) });
+/// The router: basic auth in front of every route but `/healthz` when `auth` is given, and
+/// handlers reading sources run once they hold one of `workers`' permits (503 once it is
+/// closed: the server is stopping).
+pub fn router(app: App, auth: Option<Arc<BasicAuth>>, workers: Arc<Semaphore>) -> Router {
+    let handlers = Arc::new(Handlers { app, workers });
     let routes = Router::new()
         .route("/metrics", get(metrics))
         .route("/v1/profile", get(profile))

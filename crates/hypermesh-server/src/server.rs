@@ -40,6 +40,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 /// Bytes of responses hyper buffers for one connection beyond what the socket takes (its
@@ -157,6 +158,7 @@ pub struct Server {
     listener: TcpListener,
     router: axum::Router,
     auth: Option<Arc<BasicAuth>>,
+    workers: Arc<Semaphore>,
     tls: Option<TlsAcceptor>,
     limits: Limits,
 }
@@ -167,9 +169,10 @@ impl Server {
         let listener = listen.bind().await?;
         let auth = (!web.basic_auth_users.is_empty())
             .then(|| Arc::new(BasicAuth::new(web.basic_auth_users.clone(), limits.workers)));
-        let router = router(app, auth.clone(), limits.workers);
+        let workers = Arc::new(Semaphore::new(limits.workers.max(1)));
+        let router = router(app, auth.clone(), Arc::clone(&workers));
         let tls = web.tls.clone().map(TlsAcceptor::from);
-        Ok(Server { listener, router, auth, tls, limits })
+        Ok(Server { listener, router, auth, workers, tls, limits })
     }
 
     /// The address actually bound (the port chosen when 0 was asked for).
@@ -183,8 +186,8 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then lets open connections finish their current
-    /// request for at most [`Limits::shutdown_grace`] (bcrypt checks still waiting answer 503
-    /// at once).
+    /// request for at most [`Limits::shutdown_grace`] (requests still waiting for a worker or a
+    /// bcrypt check answer 503 at once).
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let mut builder = http1::Builder::new();
         builder
@@ -219,6 +222,7 @@ impl Server {
             };
             tokio::spawn(connection.serve(stream, self.tls.clone()));
         }
+        self.workers.close();
         if let Some(auth) = &self.auth {
             auth.stop();
         }
@@ -323,8 +327,8 @@ pub fn run_blocking(options: ServeOptions) -> std::io::Result<()> {
         server.run(signal).await;
         Ok(())
     });
-    // Not waiting for a bcrypt check nobody awaits any more (up to a second at the highest
-    // cost allowed).
+    // Not waiting for a bcrypt check nobody awaits any more (seconds at the highest cost
+    // allowed).
     runtime.shutdown_timeout(BLOCKING_WAIT_AT_EXIT);
     eprintln!("hypermesh serve: stopped");
     served
