@@ -24,7 +24,7 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && 
 curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { cat "$log"; echo "server did not start" >&2; exit 1; }
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 for count in $counts; do
-  "$attack" "127.0.0.1:$port" "$count" "$rounds"
+  "$attack" "127.0.0.1:$port" "$count" "$rounds" || { echo "server log:"; cat "$log"; kill -0 "$pid" || echo "server exited"; exit 1; }
   echo "     server: $(awk '/^Threads:/ {t=$2} /^VmRSS:/ {r=$2} END {print t " threads, RSS " r " KiB"}' "/proc/$pid/status"), $(ls "/proc/$pid/fd" | wc -l) fds"
   sleep 1
 done

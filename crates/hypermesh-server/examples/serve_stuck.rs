@@ -5,11 +5,11 @@
 //! `cargo run --release -p hypermesh-server --example serve_stuck -- 127.0.0.1:PORT COUNT [ROUNDS]`
 //! (used by `scripts/serve-stuck.sh`).
 
-#[cfg(target_os = "linux")]
+#[cfg(native_linux)]
 #[path = "../tests/common/flood.rs"]
 mod flood;
 
-#[cfg(target_os = "linux")]
+#[cfg(native_linux)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     use flood::Stuck;
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -39,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(native_linux))]
 fn main() {
-    eprintln!("serve_stuck: Linux only");
+    eprintln!("serve_stuck: needs the native Linux build (the server is Linux-only)");
 }

@@ -193,3 +193,24 @@ fn sigterm_stops_promptly_while_passwords_are_being_checked() {
         }
     }
 }
+
+#[test]
+fn clients_closing_mid_reply_do_not_kill_the_server() {
+    let state = tempfile::tempdir().unwrap();
+    let (mut server, port) = serve(|port| format!("127.0.0.1:{port}"), &[], state.path());
+    // Pipelined scrapes, what has arrived read, then a close while the server still writes:
+    // its next writes meet a reset (EPIPE, and SIGPIPE unless ignored: exit status 141).
+    for _ in 0..16 {
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { break };
+        let _ = s.write_all("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".repeat(64).as_bytes());
+        std::thread::sleep(Duration::from_millis(50));
+        s.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 65536];
+        while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(server.0.try_wait().unwrap().is_none(), "the server died: {:?}", server.0.try_wait());
+    assert_eq!(get(port, "/healthz").as_deref(), Some("ok\n"));
+    assert!(Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap().success());
+    assert!(exit_within(&mut server, Duration::from_secs(10)).0.success());
+}

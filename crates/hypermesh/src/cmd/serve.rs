@@ -35,6 +35,13 @@ pub struct Args {
 /// Detects the inventory once (the assets are built from it), then serves until SIGTERM or
 /// SIGINT.
 pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
+    // A client that resets its connection while a reply is being written must cost an EPIPE on
+    // that connection, not the process: back to ignoring SIGPIPE, Rust's default, which `main`
+    // undoes so that `hypermesh profile | head` ends quietly.
+    // SAFETY: changing a signal disposition, before this command starts any thread.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
     let web = match &args.web_config {
         Some(path) => WebConfig::load(path).context("refusing to start: bad --web-config")?,
         None => WebConfig::default(),
