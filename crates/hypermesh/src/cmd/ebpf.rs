@@ -142,8 +142,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { file, json } => {
-            let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-            let report = check::check_bytes(&bytes, check::insn_limit(&Capabilities::read(&root)?));
+            let report = check::check_file(file, check::insn_limit(&Capabilities::read(&root)?))?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
