@@ -132,6 +132,34 @@ pub struct Spec {
     pub object: Object,
     /// Hooks to attach.
     pub hooks: Vec<Hook>,
+    /// Values of the object's `const volatile u32` globals set before loading (e.g. tracepoint
+    /// field offsets read from tracefs); each must exist in the object.
+    pub globals: Vec<(&'static str, u32)>,
+}
+
+/// The attach kinds [`Spec::forcing`] takes, as [`Variant::kind`] names them.
+pub const KINDS: [&str; 5] = ["fentry", "kprobe", "tp_btf", "raw_tracepoint", "tracepoint"];
+
+impl Spec {
+    /// The spec with every hook reduced to its variant of `kind` (one of [`KINDS`]; `raw_tp` is
+    /// taken for `raw_tracepoint`), so that loading either attaches that variant or fails with
+    /// its reason. Fails when a hook has no such variant.
+    pub fn forcing(mut self, kind: &str) -> Result<Spec> {
+        let kind = if kind == "raw_tp" { "raw_tracepoint" } else { kind };
+        for hook in &mut self.hooks {
+            let Some(i) = hook.chain.iter().position(|v| v.kind() == kind) else {
+                let offers: Vec<&str> = hook.chain.iter().map(Variant::kind).collect();
+                return Err(Error::Unsupported(format!(
+                    "{} has no {kind} variant for {} (it offers {})",
+                    self.name,
+                    hook.name,
+                    offers.join(", ")
+                )));
+            };
+            hook.chain = &hook.chain[i..=i];
+        }
+        Ok(self)
+    }
 }
 
 /// The variant a hook ended up with, and why the better ones were passed over.
@@ -227,6 +255,9 @@ impl Loaded {
         // Maps aya has no typed wrapper for (task storage) are still created; only the
         // programs touch them.
         loader.btf(btf.as_deref()).allow_unsupported_maps();
+        for (name, value) in &spec.globals {
+            loader.override_global(name, value, true);
+        }
         let mut ebpf = match &spec.object {
             Object::Embedded(bytes) => loader.load(bytes),
             Object::Path(p) => loader.load_file(p),
@@ -484,6 +515,20 @@ mod tests {
         let err = preflight(&FsRoot::new(dir.path()).unwrap()).unwrap_err().to_string();
         assert!(err.contains("CAP_BPF") && err.contains("setcap"), "{err}");
         assert_eq!(err.lines().count(), 1);
+    }
+
+    #[test]
+    fn forcing_keeps_one_variant_per_hook_or_says_what_is_offered() {
+        let spec = crate::programs::runqlat::spec_from(0);
+        for kind in ["tp_btf", "raw_tp", "raw_tracepoint", "tracepoint"] {
+            let forced = spec.clone().forcing(kind).unwrap();
+            assert!(forced.hooks.iter().all(|h| h.chain.len() == 1), "{kind}");
+            let want = if kind == "raw_tp" { "raw_tracepoint" } else { kind };
+            assert!(forced.hooks.iter().all(|h| h.chain[0].kind() == want), "{kind}");
+        }
+        let err = spec.forcing("fentry").unwrap_err().to_string();
+        assert!(err.contains("runqlat has no fentry variant for sched_wakeup"), "{err}");
+        assert!(err.contains("tp_btf, raw_tracepoint, tracepoint"), "{err}");
     }
 
     #[test]

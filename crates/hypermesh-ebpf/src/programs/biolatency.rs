@@ -58,6 +58,7 @@ pub fn spec_from(skip: usize) -> Spec {
             Hook::skipping("block_rq_issue", ISSUE, skip),
             Hook::skipping("block_rq_complete", COMPLETE, skip),
         ],
+        globals: Vec::new(),
     }
 }
 

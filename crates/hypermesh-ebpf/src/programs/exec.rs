@@ -31,6 +31,7 @@ pub fn spec_from(skip: usize) -> Spec {
         name: "exec",
         object: Object::Embedded(crate::embedded_object!("exec.bpf.o")),
         hooks: vec![Hook::skipping("sched_process_exec", EXEC, skip)],
+        globals: Vec::new(),
     }
 }
 

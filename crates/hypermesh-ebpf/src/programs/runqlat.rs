@@ -45,6 +45,7 @@ pub fn spec_from(skip: usize) -> Spec {
             Hook::skipping("sched_wakeup_new", WAKEUP_NEW, skip),
             Hook::skipping("sched_switch", SWITCH, skip),
         ],
+        globals: Vec::new(),
     }
 }
 

@@ -43,6 +43,7 @@ pub fn spec_from(skip: usize) -> Spec {
         name: "syscalls",
         object: Object::Embedded(crate::embedded_object!("syscalls.bpf.o")),
         hooks: vec![Hook::skipping("sys_enter", SYS_ENTER, skip)],
+        globals: Vec::new(),
     }
 }
 

@@ -71,6 +71,7 @@ pub fn spec() -> Spec {
             Hook { name: "tcp_receive_reset", chain: RECEIVE_RESET },
             Hook { name: "inet_sock_set_state", chain: SET_STATE },
         ],
+        globals: Vec::new(),
     }
 }
 
