@@ -7,7 +7,7 @@
 mod common;
 
 use hypermesh_ebpf::maps::Log2Histogram;
-use hypermesh_ebpf::programs::biolatency::{Biolatency, DiskHistogram, spec_from};
+use hypermesh_ebpf::programs::biolatency::{Biolatency, DiskHistogram, disk_of, spec_from};
 use hypermesh_os::FsRoot;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -51,12 +51,8 @@ fn direct_write_64mib(dir: &std::path::Path) -> String {
     }
     f.sync_all().expect("fsync");
     let dev = f.metadata().unwrap().dev();
-    // /sys/dev/block/M:m -> ../../devices/.../block/DISK[/PARTITION]
-    let target = std::fs::read_link(format!("/sys/dev/block/{}:{}", libc::major(dev), libc::minor(dev)))
-        .expect("resolve the file's block device");
-    let parts: Vec<String> = target.iter().map(|c| c.to_string_lossy().into_owned()).collect();
-    let at = parts.iter().position(|c| c == "block").expect("a block device path");
-    parts[at + 1].clone()
+    // The disk, by major:minor, whatever the shape of its sysfs path (NVMe has no `block` in it).
+    disk_of(&FsRoot::host(), libc::major(dev), libc::minor(dev)).expect("resolve the file's disk")
 }
 
 fn writes_of<'a>(hists: &'a [DiskHistogram], disk: &str) -> Option<&'a DiskHistogram> {
