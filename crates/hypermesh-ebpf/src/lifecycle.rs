@@ -36,7 +36,8 @@ pub enum Variant {
         /// Tracepoint name (`sched_switch`).
         event: &'static str,
     },
-    /// Raw tracepoint (`SEC("raw_tp/EVENT")`).
+    /// Raw tracepoint (`SEC("raw_tp/EVENT")`); named `raw_tracepoint` in JSON, as [`Variant::kind`].
+    #[serde(rename = "raw_tracepoint")]
     RawTp {
         /// Program name.
         prog: &'static str,

@@ -48,3 +48,93 @@ fn check_caps_repeated_diagnostics() {
     assert!(text.contains("... and 3980 more opcode problems"), "{text}");
     assert!(text.lines().count() < 30, "{text}");
 }
+
+/// True when the test may load programs (root), else a skip.
+fn root_or_skip(what: &str) -> bool {
+    if hypermesh_os::testing::is_root() {
+        return true;
+    }
+    hypermesh_os::testing::skip(&format!("{what} needs root (loads eBPF programs)"));
+    false
+}
+
+/// `run --json` output as JSON, with the exit status.
+fn run_json(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let out = hypermesh(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code(), v, stderr)
+}
+
+/// A forced variant attaches every hook with that variant, and the JSON says which and how
+/// many events it counted (the fields the QEMU rig's report is built from).
+#[test]
+fn run_forced_variant_reports_variant_and_events() {
+    if !root_or_skip("ebpf run") {
+        return;
+    }
+    for (program, variant) in
+        [("runqlat", "tracepoint"), ("syscalls", "raw_tp"), ("runqlat", "raw_tracepoint")]
+    {
+        let (code, v, stderr) =
+            run_json(&["ebpf", "run", program, "--variant", variant, "--json", "--duration", "500ms"]);
+        assert_eq!(code, Some(0), "{program} {variant}: {stderr}");
+        let want = if variant == "raw_tp" { "raw_tracepoint" } else { variant };
+        assert_eq!(v["program"], program, "{v}");
+        assert_eq!(v["variant"], want, "{v}");
+        assert!(v["events"].as_u64().is_some_and(|n| n > 0), "{program} {variant}: {v}");
+        let kinds: Vec<&str> =
+            v["attached"].as_array().unwrap().iter().filter_map(|a| a["variant"]["kind"].as_str()).collect();
+        assert!(!kinds.is_empty() && kinds.iter().all(|k| *k == want), "{kinds:?}");
+    }
+}
+
+/// A variant the kernel refuses fails with the errno and its meaning, never falls back.
+#[test]
+fn run_forced_variant_that_cannot_attach_says_why() {
+    if !root_or_skip("ebpf run") {
+        return;
+    }
+    let kprobes = std::path::Path::new("/sys/bus/event_source/devices/kprobe").exists();
+    let (variant, reason) = if kprobes { ("fentry", "") } else { ("kprobe", "no kprobes") };
+    let (code, _, stderr) =
+        run_json(&["ebpf", "run", "exec", "--variant", variant, "--json", "--duration", "100ms"]);
+    if code == Some(0) {
+        hypermesh_os::testing::skip(&format!("exec attaches as {variant} here: no refusal to check"));
+        return;
+    }
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("exec cannot attach as {variant} here (forced with --variant)")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("os error") && stderr.contains(reason), "{stderr}");
+    let (code, _, stderr) = run_json(&["ebpf", "run", "runqlat", "--variant", "kprobe", "--json"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("runqlat has no kprobe variant"), "{stderr}");
+    let out = hypermesh(&["ebpf", "run", "runqlat", "--variant", "bogus"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown variant \"bogus\""));
+}
+
+/// With the kernel's BTF hidden (an empty file bind-mounted over it, in a private mount
+/// namespace), runqlat falls back to raw_tp and still records latencies. Before, its raw_tp
+/// programs read task_struct fields at this file's offsets (no CO-RE without BTF): nothing.
+#[test]
+fn run_raw_tp_counts_with_btf_hidden() {
+    if !root_or_skip("ebpf run") {
+        return;
+    }
+    let script = format!(
+        "mount --bind /dev/null /sys/kernel/btf/vmlinux && exec {} ebpf run runqlat --json --duration 1s",
+        env!("CARGO_BIN_EXE_hypermesh")
+    );
+    let Ok(out) = Command::new("unshare").args(["-m", "sh", "-c", &script]).output() else {
+        hypermesh_os::testing::skip("unshare not found (util-linux)");
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["variant"], "raw_tracepoint", "{v}");
+    assert!(v["events"].as_u64().is_some_and(|n| n > 0), "{v}");
+}

@@ -109,7 +109,12 @@ pub struct Tcp {
 impl Tcp {
     /// Loads and attaches.
     pub fn start() -> Result<Self> {
-        Ok(Tcp { loaded: Loaded::load(&spec())? })
+        Self::start_spec(&spec())
+    }
+
+    /// Loads and attaches a given spec (e.g. [`spec`] forced to one variant).
+    pub fn start_spec(spec: &Spec) -> Result<Self> {
+        Ok(Tcp { loaded: Loaded::load(spec)? })
     }
 
     /// The loaded programs.
