@@ -6,7 +6,9 @@
 
 mod common;
 
+use hypermesh_ebpf::probe::{self, ProbeOptions, Verdict};
 use hypermesh_ebpf::programs::runqlat::{Runqlat, spec_from};
+use hypermesh_os::FsRoot;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -41,4 +43,22 @@ fn raw_tracepoint_records() {
 #[test]
 fn classic_tracepoint_records() {
     records("tracepoint");
+}
+
+/// `ebpf probe` calls the `tracing` program type supported only where a tracing program loads:
+/// its verdict agrees with loading runqlat's tp_btf programs (tracing programs) here. On this CI
+/// kernel fentry is refused by lockdown while tp_btf loads: supported, with fentry's refusal said.
+#[test]
+fn probe_tracing_verdict_agrees_with_a_real_load() {
+    if !common::root_or_skip("probe and runqlat") {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let p = probe::probe(&FsRoot::host(), ProbeOptions::full()).expect("probe");
+    let tracing = &p.program_types["tracing"];
+    let loads = Runqlat::start_spec(&spec_from(0).forcing("tp_btf").unwrap());
+    assert_eq!(tracing.verdict == Verdict::Supported, loads.is_ok(), "{tracing:?} vs {:?}", loads.err());
+    if p.attach["fentry"].verdict == Verdict::Denied && tracing.verdict == Verdict::Supported {
+        assert!(tracing.detail.contains("fentry denied"), "{tracing:?}");
+    }
 }
