@@ -43,6 +43,9 @@ pub enum Variant {
         prog: &'static str,
         /// Tracepoint name.
         event: &'static str,
+        /// The program reads kernel structs through CO-RE relocations, which only the kernel's
+        /// BTF resolves (without it the reads would use the object's own, wrong, offsets).
+        core: bool,
     },
     /// Classic tracepoint (`SEC("tracepoint/CATEGORY/EVENT")`).
     Tracepoint {
@@ -94,7 +97,7 @@ impl Variant {
 
     /// Whether the variant needs the kernel's BTF.
     fn needs_btf(&self) -> bool {
-        matches!(self, Variant::TpBtf { .. } | Variant::Fentry { .. })
+        matches!(self, Variant::TpBtf { .. } | Variant::Fentry { .. } | Variant::RawTp { core: true, .. })
     }
 }
 
@@ -372,7 +375,8 @@ fn with_causes(e: &dyn std::error::Error) -> String {
 /// link taken out of the program.
 fn attach(ebpf: &mut Ebpf, v: &Variant, btf: Option<&Btf>) -> Result<(u32, Option<FdLink>)> {
     if v.needs_btf() && btf.is_none() {
-        return Err(Error::Unavailable("the kernel has no BTF (/sys/kernel/btf/vmlinux)".into()));
+        let why = if v.kind() == "raw_tracepoint" { ", which this program's CO-RE reads need" } else { "" };
+        return Err(Error::Unavailable(format!("the kernel has no BTF (/sys/kernel/btf/vmlinux){why}")));
     }
     let name = v.prog();
     let prog =

@@ -138,3 +138,44 @@ fn run_raw_tp_counts_with_btf_hidden() {
     assert_eq!(v["variant"], "raw_tracepoint", "{v}");
     assert!(v["events"].as_u64().is_some_and(|n| n > 0), "{v}");
 }
+
+/// With the kernel's BTF hidden, biolatency's raw_tp variant (CO-RE reads of the request) is
+/// refused as needing BTF instead of reading garbage offsets, and the default chain ends at the
+/// classic tracepoint, which decodes a direct write as "write" (the rwbs offset from tracefs).
+#[test]
+fn biolatency_with_btf_hidden_uses_the_classic_tracepoint() {
+    if !root_or_skip("ebpf run") {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_hypermesh");
+    let hidden = "mount --bind /dev/null /sys/kernel/btf/vmlinux";
+    let Ok(out) = Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            &format!("{hidden} && exec {bin} ebpf run biolatency --variant raw_tp --json"),
+        ])
+        .output()
+    else {
+        hypermesh_os::testing::skip("unshare not found (util-linux)");
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("CO-RE reads need"), "{stderr}");
+    let dir = tempfile::tempdir_in("/var/tmp").unwrap();
+    let file = dir.path().join("direct.bin");
+    let write = format!(
+        "(sleep 0.5; dd if=/dev/zero of={} bs=1M count=16 oflag=direct conv=fsync status=none) &",
+        file.display()
+    );
+    let script = format!("{hidden} && {write} exec {bin} ebpf run biolatency --json --duration 2s");
+    let out = Command::new("unshare").args(["-m", "sh", "-c", &script]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["variant"], "tracepoint", "{v}");
+    let ops: Vec<&str> =
+        v["histograms"].as_array().unwrap().iter().filter_map(|h| h["op"].as_str()).collect();
+    assert!(ops.contains(&"write"), "{ops:?}");
+    assert!(ops.iter().all(|op| !op.starts_with("op")), "undecoded operations: {ops:?}");
+}

@@ -3,8 +3,10 @@
 //!
 //! Linux 5.11 dropped the request-queue argument of block_rq_issue; the tp_btf and raw_tp
 //! variants read the new single argument, so on older kernels the chain starts at the classic
-//! tracepoint, which pairs requests by (dev, sector). Its record layout differs between kernels
-//! (6.8 added `ioprio` before `rwbs`): the offset of `rwbs` is read from tracefs at load time.
+//! tracepoint, which pairs requests by (dev, sector). The raw_tp variant reads the request with
+//! CO-RE, so it too needs the kernel's BTF: where BTF is hidden the chain ends at the classic
+//! tracepoint. That one's record layout differs between kernels (6.8 added `ioprio` before
+//! `rwbs`): the offset of `rwbs` is read from tracefs at load time.
 
 use crate::error::{Error, Result};
 use crate::lifecycle::{Hook, Loaded, Object, Spec, Variant};
@@ -23,12 +25,12 @@ type Value = [u64; SLOTS + 1];
 
 const ISSUE: &[Variant] = &[
     Variant::TpBtf { prog: "hm_bio_issue_btf", event: "block_rq_issue" },
-    Variant::RawTp { prog: "hm_bio_issue_raw", event: "block_rq_issue" },
+    Variant::RawTp { prog: "hm_bio_issue_raw", event: "block_rq_issue", core: true },
     Variant::Tracepoint { prog: "hm_bio_issue_tp", category: "block", event: "block_rq_issue" },
 ];
 const COMPLETE: &[Variant] = &[
     Variant::TpBtf { prog: "hm_bio_done_btf", event: "block_rq_complete" },
-    Variant::RawTp { prog: "hm_bio_done_raw", event: "block_rq_complete" },
+    Variant::RawTp { prog: "hm_bio_done_raw", event: "block_rq_complete", core: true },
     Variant::Tracepoint { prog: "hm_bio_done_tp", category: "block", event: "block_rq_complete" },
 ];
 

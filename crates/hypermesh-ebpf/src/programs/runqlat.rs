@@ -20,17 +20,17 @@ const SUM_MAP: &str = "hm_rq_sum";
 
 const WAKEUP: &[Variant] = &[
     Variant::TpBtf { prog: "hm_rq_wake_btf", event: "sched_wakeup" },
-    Variant::RawTp { prog: "hm_rq_wake_raw", event: "sched_wakeup" },
+    Variant::RawTp { prog: "hm_rq_wake_raw", event: "sched_wakeup", core: false },
     Variant::Tracepoint { prog: "hm_rq_wake_tp", category: "sched", event: "sched_wakeup" },
 ];
 const WAKEUP_NEW: &[Variant] = &[
     Variant::TpBtf { prog: "hm_rq_wnew_btf", event: "sched_wakeup_new" },
-    Variant::RawTp { prog: "hm_rq_wnew_raw", event: "sched_wakeup_new" },
+    Variant::RawTp { prog: "hm_rq_wnew_raw", event: "sched_wakeup_new", core: false },
     Variant::Tracepoint { prog: "hm_rq_wnew_tp", category: "sched", event: "sched_wakeup_new" },
 ];
 const SWITCH: &[Variant] = &[
     Variant::TpBtf { prog: "hm_rq_sw_btf", event: "sched_switch" },
-    Variant::RawTp { prog: "hm_rq_sw_raw", event: "sched_switch" },
+    Variant::RawTp { prog: "hm_rq_sw_raw", event: "sched_switch", core: false },
     Variant::Tracepoint { prog: "hm_rq_sw_tp", category: "sched", event: "sched_switch" },
 ];
 
