@@ -169,7 +169,7 @@ fn biolatency_with_btf_hidden_uses_the_classic_tracepoint() {
         "(sleep 0.5; dd if=/dev/zero of={} bs=1M count=16 oflag=direct conv=fsync status=none) &",
         file.display()
     );
-    let script = format!("{hidden} && {write} exec {bin} ebpf run biolatency --json --duration 2s");
+    let script = format!("{hidden} || exit 1; {write} exec {bin} ebpf run biolatency --json --duration 2s");
     let out = Command::new("unshare").args(["-m", "sh", "-c", &script]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
@@ -178,4 +178,38 @@ fn biolatency_with_btf_hidden_uses_the_classic_tracepoint() {
         v["histograms"].as_array().unwrap().iter().filter_map(|h| h["op"].as_str()).collect();
     assert!(ops.contains(&"write"), "{ops:?}");
     assert!(ops.iter().all(|op| !op.starts_with("op")), "undecoded operations: {ops:?}");
+}
+
+/// XDP modes are variants too: in a network namespace of the test's own, lo refuses native XDP
+/// (the reason is given) and counts UDP datagrams in generic mode (one every 50 ms for 3 s,
+/// while the counter runs from its start-up for 2 s: at least 10 of them fall in).
+#[test]
+fn xdp_counter_forced_modes() {
+    if !root_or_skip("ebpf run xdp-counter") {
+        return;
+    }
+    let ns = format!("hm-cli-xdp-{}", std::process::id());
+    if !Command::new("ip").args(["netns", "add", &ns]).status().is_ok_and(|s| s.success()) {
+        hypermesh_os::testing::skip("cannot create a network namespace (ip from iproute2)");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_hypermesh");
+    let in_ns = |script: &str| {
+        Command::new("ip").args(["netns", "exec", &ns, "bash", "-c", script]).output().expect("ip netns exec")
+    };
+    let native = in_ns(&format!(
+        "ip link set lo up && {bin} ebpf run xdp-counter --interface lo --variant native --json"
+    ));
+    let traffic = "(for i in $(seq 60); do echo x > /dev/udp/127.0.0.1/9; sleep 0.05; done) &";
+    let generic = in_ns(&format!(
+        "{traffic} exec {bin} ebpf run xdp-counter --interface lo --variant xdp_generic --json --duration 2s"
+    ));
+    let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+    let stderr = String::from_utf8_lossy(&native.stderr);
+    assert!(!native.status.success(), "lo took native XDP?");
+    assert!(stderr.contains("cannot attach as xdp_native here") && stderr.contains("os error"), "{stderr}");
+    assert!(generic.status.success(), "{}", String::from_utf8_lossy(&generic.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&generic.stdout).expect("JSON");
+    assert_eq!(v["variant"], "xdp_generic", "{v}");
+    assert!(v["events"].as_u64().is_some_and(|n| n >= 10), "{v}");
 }
