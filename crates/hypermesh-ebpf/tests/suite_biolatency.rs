@@ -101,9 +101,12 @@ fn write_counted(skip: usize, expected_kind: &str) {
     assert!(mean >= low && mean <= m.buckets.last().unwrap().0, "mean {mean} s outside the buckets: {m:?}");
 }
 
+/// The one-argument block_rq_issue the tp_btf and raw_tp programs read.
+const ONE_ARG_ISSUE: (u32, u32) = (5, 11);
+
 #[test]
 fn direct_write_64mib_best_hook() {
-    if !common::btf_or_skip() {
+    if !common::btf_or_skip() || !common::kernel_at_least(ONE_ARG_ISSUE, "block_rq_issue(rq)") {
         return;
     }
     write_counted(0, "tp_btf");
@@ -111,6 +114,9 @@ fn direct_write_64mib_best_hook() {
 
 #[test]
 fn direct_write_64mib_raw_tracepoint() {
+    if !common::btf_or_skip() || !common::kernel_at_least(ONE_ARG_ISSUE, "block_rq_issue(rq)") {
+        return;
+    }
     write_counted(1, "raw_tracepoint");
 }
 
