@@ -7,7 +7,9 @@
  * raw_tp variants read that first argument, and userspace only offers them on kernels >= 5.11.
  * block_rq_complete is (rq, error, nr_bytes) on every 6.x kernel. The classic tracepoint variant
  * has no request pointer: it pairs issue and completion by (dev, sector) and takes the
- * operation from rwbs; its record layout is the one with ioprio (Linux >= 6.7 formats).
+ * operation from rwbs. dev and sector keep their offsets (8, 16) on every 6.x kernel, but rwbs
+ * moved when Linux 6.8 added ioprio (offset 32 before, 34 after): userspace reads its offset
+ * from events/block/block_rq_complete/format and sets hm_bio_done_rwbs_off before loading.
  */
 #include "vmlinux-min.h"
 #include <bpf/bpf_helpers.h>
@@ -150,26 +152,20 @@ int hm_bio_done_raw(struct hm_raw_args *ctx)
 	return 0;
 }
 
-/* From events/block/block_rq_{issue,complete}/format. */
-struct hm_rq_issue_tp {
+/* The start of events/block/block_rq_{issue,complete}/format, the same on every 6.x kernel. */
+struct hm_rq_tp {
 	struct trace_entry ent;
 	u32 dev;
 	u64 sector;
-	u32 nr_sector;
-	u32 bytes;
-	u16 ioprio;
-	char rwbs[10];
 };
 
-struct hm_rq_complete_tp {
-	struct trace_entry ent;
-	u32 dev;
-	u64 sector;
-	u32 nr_sector;
-	int error;
-	u16 ioprio;
-	char rwbs[10];
-};
+/* Offset of rwbs in block_rq_complete's record (set by userspace from the format file). */
+const volatile u32 hm_bio_done_rwbs_off = 34;
+
+/* Words of the record copied to the stack, where rwbs may be read at any offset (a tracepoint
+ * context itself only allows loads at offsets fixed in the instruction). 40 bytes: the kernel
+ * refuses to attach a program that reads past the record (44 bytes on 6.1, 48 on 6.18). */
+#define HM_REC_WORDS 5
 
 /* The REQ_OP_* of an rwbs string ("W", "FWS", "R", "D", "DE", "F", "N"...). */
 static __always_inline u32 rwbs_op(const char *rwbs)
@@ -189,7 +185,7 @@ static __always_inline u32 rwbs_op(const char *rwbs)
 }
 
 SEC("tracepoint/block/block_rq_issue")
-int hm_bio_issue_tp(struct hm_rq_issue_tp *ctx)
+int hm_bio_issue_tp(struct hm_rq_tp *ctx)
 {
 	struct hm_bio_sector_key skey = { .dev = ctx->dev, .sector = ctx->sector };
 
@@ -198,11 +194,18 @@ int hm_bio_issue_tp(struct hm_rq_issue_tp *ctx)
 }
 
 SEC("tracepoint/block/block_rq_complete")
-int hm_bio_done_tp(struct hm_rq_complete_tp *ctx)
+int hm_bio_done_tp(struct hm_rq_tp *ctx)
 {
 	struct hm_bio_sector_key skey = { .dev = ctx->dev, .sector = ctx->sector };
+	u64 rec[HM_REC_WORDS] = {};
+	u32 off = hm_bio_done_rwbs_off;
 
-	completed(&hm_bio_start_sector, &skey, ctx->dev, rwbs_op(ctx->rwbs));
+	/* Word 0 (the common fields) is not readable from a tracepoint program, nor needed. */
+	for (int i = 1; i < HM_REC_WORDS; i++)
+		rec[i] = ((u64 *)ctx)[i];
+	if (off > sizeof(rec) - 4)
+		return 0;
+	completed(&hm_bio_start_sector, &skey, ctx->dev, rwbs_op((const char *)rec + off));
 	return 0;
 }
 

@@ -6,11 +6,12 @@
  * latency per CPU for an exact histogram sum.
  *
  * Three variants of the same logic, one per attach kind; the loader picks the first this kernel
- * attaches: tp_btf (typed, direct reads), raw_tp (probe reads), tracepoint (record fields, no BTF).
+ * attaches: tp_btf (typed, direct reads), raw_tp (arguments only, no BTF), tracepoint (record
+ * fields, no BTF). All hooks must use the same kind: they key tasks differently (task storage,
+ * task address, pid).
  */
 #include "vmlinux-min.h"
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "hm_log2.h"
 
@@ -20,12 +21,16 @@
 /* sched_switch's tracepoint reports a preempted task's state as TASK_REPORT_MAX (0x100). */
 #define TASK_REPORT_MASK 0xff
 
+/* Enqueue time by pid (tracepoint) or task address (raw_tp). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_ENTRIES);
-	__type(key, u32);
+	__type(key, u64);
 	__type(value, u64);
 } hm_rq_start SEC(".maps");
+
+/* Whether raw sched_switch has prev_state as its 4th argument (Linux >= 5.18); set by userspace. */
+const volatile u32 hm_rq_switch_has_state = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -51,14 +56,15 @@ struct {
 	__type(value, u64);
 } hm_rq_tstart SEC(".maps");
 
-static __always_inline void enqueue(u32 pid)
+/* key: a pid or a task address; 0 (the idle task's pid) is never tracked. */
+static __always_inline void enqueue(u64 key)
 {
 	u64 ts;
 
-	if (!pid)
+	if (!key)
 		return;
 	ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&hm_rq_start, &pid, &ts, BPF_ANY);
+	bpf_map_update_elem(&hm_rq_start, &key, &ts, BPF_ANY);
 }
 
 static __always_inline void record(u64 start)
@@ -81,17 +87,17 @@ static __always_inline void record(u64 start)
 		*count += 1;
 }
 
-static __always_inline void dequeue(u32 pid)
+static __always_inline void dequeue(u64 key)
 {
 	u64 *tsp, start;
 
-	if (!pid)
+	if (!key)
 		return;
-	tsp = bpf_map_lookup_elem(&hm_rq_start, &pid);
+	tsp = bpf_map_lookup_elem(&hm_rq_start, &key);
 	if (!tsp)
 		return;
 	start = *tsp;
-	bpf_map_delete_elem(&hm_rq_start, &pid);
+	bpf_map_delete_elem(&hm_rq_start, &key);
 	record(start);
 }
 
@@ -120,11 +126,11 @@ static __always_inline void dequeue_task(struct task_struct *p)
 	record(start);
 }
 
-static __always_inline void on_switch(u32 prev_pid, bool prev_runnable, u32 next_pid)
+static __always_inline void on_switch(u64 prev, bool prev_runnable, u64 next)
 {
 	if (prev_runnable)
-		enqueue(prev_pid);
-	dequeue(next_pid);
+		enqueue(prev);
+	dequeue(next);
 }
 
 SEC("tp_btf/sched_wakeup")
@@ -150,25 +156,34 @@ int BPF_PROG(hm_rq_sw_btf, bool preempt, struct task_struct *prev, struct task_s
 	return 0;
 }
 
+/*
+ * raw_tp runs where the kernel's BTF is hidden or absent, so it reads no kernel struct (a CO-RE
+ * read would use this file's field offsets, not the kernel's): tasks are keyed by address, the
+ * previous task's pid (to leave out the idle task) is the current one's, since sched_switch
+ * fires before the switch, and whether it stays runnable comes from the arguments:
+ * (preempt, prev, next[, prev_state since 5.18]).
+ */
 SEC("raw_tp/sched_wakeup")
-int BPF_PROG(hm_rq_wake_raw, struct task_struct *p)
+int hm_rq_wake_raw(u64 *ctx)
 {
-	enqueue(BPF_CORE_READ(p, pid));
+	enqueue(ctx[0]);
 	return 0;
 }
 
 SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(hm_rq_wnew_raw, struct task_struct *p)
+int hm_rq_wnew_raw(u64 *ctx)
 {
-	enqueue(BPF_CORE_READ(p, pid));
+	enqueue(ctx[0]);
 	return 0;
 }
 
 SEC("raw_tp/sched_switch")
-int BPF_PROG(hm_rq_sw_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
+int hm_rq_sw_raw(u64 *ctx)
 {
-	on_switch(BPF_CORE_READ(prev, pid), BPF_CORE_READ(prev, __state) == TASK_RUNNING,
-		  BPF_CORE_READ(next, pid));
+	bool runnable = (bool)ctx[0] || (hm_rq_switch_has_state && (u32)ctx[3] == TASK_RUNNING);
+	u64 prev = (u32)bpf_get_current_pid_tgid() ? ctx[1] : 0;
+
+	on_switch(prev, runnable, ctx[2]);
 	return 0;
 }
 

@@ -37,14 +37,18 @@ struct hm_retransmit {
 	u16 sport, dport;
 };
 
-struct hm_send_reset {
-	struct trace_entry ent;
-	const void *skbaddr, *skaddr;
-	int state;
-	u32 reason;
-	u8 saddr[28];
-	u8 daddr[28]; /* struct sockaddr_in / sockaddr_in6: port (big endian) at offset 2 */
-};
+/*
+ * tcp_send_reset's record changed in Linux 6.10 (its own event, with the reason, and addresses
+ * as sockaddr): before, the remote port is a host-order u16 `dport` (offset 30); after, it is
+ * big-endian at byte 2 of `daddr` (offset 62). Userspace reads the format file and sets these.
+ */
+const volatile u32 hm_tcp_rst_port_off = 62;
+const volatile u32 hm_tcp_rst_port_be = 1;
+
+/* Words of the record copied to the stack, where the port may be read at any offset (a
+ * tracepoint context only allows loads at fixed offsets, and none past the record: 64 bytes
+ * are within both layouts, 80 and 88 bytes long). */
+#define HM_RST_WORDS 8
 
 struct hm_receive_reset {
 	struct trace_entry ent;
@@ -78,12 +82,19 @@ int hm_tcp_retransmit(struct hm_retransmit *ctx)
 }
 
 SEC("tracepoint/tcp/tcp_send_reset")
-int hm_tcp_send_reset(struct hm_send_reset *ctx)
+int hm_tcp_send_reset(u64 *ctx)
 {
-	u16 port_be = 0;
+	u64 rec[HM_RST_WORDS] = {};
+	u32 off = hm_tcp_rst_port_off;
+	u16 port = 0;
 
-	__builtin_memcpy(&port_be, &ctx->daddr[2], sizeof(port_be));
-	count(HM_SEND_RESET, bpf_ntohs(port_be));
+	/* Word 0 (the common fields) is not readable from a tracepoint program, nor needed. */
+	for (int i = 1; i < HM_RST_WORDS; i++)
+		rec[i] = ctx[i];
+	if (off > sizeof(rec) - sizeof(port))
+		return 0;
+	__builtin_memcpy(&port, (u8 *)rec + off, sizeof(port));
+	count(HM_SEND_RESET, hm_tcp_rst_port_be ? bpf_ntohs(port) : port);
 	return 0;
 }
 

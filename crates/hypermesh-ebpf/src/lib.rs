@@ -14,5 +14,6 @@ pub mod probe;
 pub mod programs;
 pub mod stats;
 pub mod sys;
+pub mod tracefs;
 
 pub use error::{Error, Result};

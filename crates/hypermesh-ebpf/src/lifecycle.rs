@@ -36,12 +36,16 @@ pub enum Variant {
         /// Tracepoint name (`sched_switch`).
         event: &'static str,
     },
-    /// Raw tracepoint (`SEC("raw_tp/EVENT")`).
+    /// Raw tracepoint (`SEC("raw_tp/EVENT")`); named `raw_tracepoint` in JSON, as [`Variant::kind`].
+    #[serde(rename = "raw_tracepoint")]
     RawTp {
         /// Program name.
         prog: &'static str,
         /// Tracepoint name.
         event: &'static str,
+        /// The program reads kernel structs through CO-RE relocations, which only the kernel's
+        /// BTF resolves (without it the reads would use the object's own, wrong, offsets).
+        core: bool,
     },
     /// Classic tracepoint (`SEC("tracepoint/CATEGORY/EVENT")`).
     Tracepoint {
@@ -93,7 +97,7 @@ impl Variant {
 
     /// Whether the variant needs the kernel's BTF.
     fn needs_btf(&self) -> bool {
-        matches!(self, Variant::TpBtf { .. } | Variant::Fentry { .. })
+        matches!(self, Variant::TpBtf { .. } | Variant::Fentry { .. } | Variant::RawTp { core: true, .. })
     }
 }
 
@@ -132,6 +136,34 @@ pub struct Spec {
     pub object: Object,
     /// Hooks to attach.
     pub hooks: Vec<Hook>,
+    /// Values of the object's `const volatile u32` globals set before loading (e.g. tracepoint
+    /// field offsets read from tracefs); each must exist in the object.
+    pub globals: Vec<(&'static str, u32)>,
+}
+
+/// The attach kinds [`Spec::forcing`] takes, as [`Variant::kind`] names them.
+pub const KINDS: [&str; 5] = ["fentry", "kprobe", "tp_btf", "raw_tracepoint", "tracepoint"];
+
+impl Spec {
+    /// The spec with every hook reduced to its variant of `kind` (one of [`KINDS`]; `raw_tp` is
+    /// taken for `raw_tracepoint`), so that loading either attaches that variant or fails with
+    /// its reason. Fails when a hook has no such variant.
+    pub fn forcing(mut self, kind: &str) -> Result<Spec> {
+        let kind = if kind == "raw_tp" { "raw_tracepoint" } else { kind };
+        for hook in &mut self.hooks {
+            let Some(i) = hook.chain.iter().position(|v| v.kind() == kind) else {
+                let offers: Vec<&str> = hook.chain.iter().map(Variant::kind).collect();
+                return Err(Error::Unsupported(format!(
+                    "{} has no {kind} variant for {} (it offers {})",
+                    self.name,
+                    hook.name,
+                    offers.join(", ")
+                )));
+            };
+            hook.chain = &hook.chain[i..=i];
+        }
+        Ok(self)
+    }
 }
 
 /// The variant a hook ended up with, and why the better ones were passed over.
@@ -227,6 +259,9 @@ impl Loaded {
         // Maps aya has no typed wrapper for (task storage) are still created; only the
         // programs touch them.
         loader.btf(btf.as_deref()).allow_unsupported_maps();
+        for (name, value) in &spec.globals {
+            loader.override_global(name, value, true);
+        }
         let mut ebpf = match &spec.object {
             Object::Embedded(bytes) => loader.load(bytes),
             Object::Path(p) => loader.load_file(p),
@@ -340,7 +375,8 @@ fn with_causes(e: &dyn std::error::Error) -> String {
 /// link taken out of the program.
 fn attach(ebpf: &mut Ebpf, v: &Variant, btf: Option<&Btf>) -> Result<(u32, Option<FdLink>)> {
     if v.needs_btf() && btf.is_none() {
-        return Err(Error::Unavailable("the kernel has no BTF (/sys/kernel/btf/vmlinux)".into()));
+        let why = if v.kind() == "raw_tracepoint" { ", which this program's CO-RE reads need" } else { "" };
+        return Err(Error::Unavailable(format!("the kernel has no BTF (/sys/kernel/btf/vmlinux){why}")));
     }
     let name = v.prog();
     let prog =
@@ -484,6 +520,20 @@ mod tests {
         let err = preflight(&FsRoot::new(dir.path()).unwrap()).unwrap_err().to_string();
         assert!(err.contains("CAP_BPF") && err.contains("setcap"), "{err}");
         assert_eq!(err.lines().count(), 1);
+    }
+
+    #[test]
+    fn forcing_keeps_one_variant_per_hook_or_says_what_is_offered() {
+        let spec = crate::programs::runqlat::spec_from(0);
+        for kind in ["tp_btf", "raw_tp", "raw_tracepoint", "tracepoint"] {
+            let forced = spec.clone().forcing(kind).unwrap();
+            assert!(forced.hooks.iter().all(|h| h.chain.len() == 1), "{kind}");
+            let want = if kind == "raw_tp" { "raw_tracepoint" } else { kind };
+            assert!(forced.hooks.iter().all(|h| h.chain[0].kind() == want), "{kind}");
+        }
+        let err = spec.forcing("fentry").unwrap_err().to_string();
+        assert!(err.contains("runqlat has no fentry variant for sched_wakeup"), "{err}");
+        assert!(err.contains("tp_btf, raw_tracepoint, tracepoint"), "{err}");
     }
 
     #[test]

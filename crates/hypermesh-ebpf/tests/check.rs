@@ -144,3 +144,51 @@ fn valid_program_is_accepted_by_the_checker_and_the_kernel() {
     let e = sys::prog_load(&trivial_load(1, &bad), Some(&mut log)).expect_err("kernel rejects too");
     assert!(!e.log.is_empty(), "the verifier log is returned verbatim");
 }
+
+/// `/dev/zero` never ends: the check reads one byte past what a program within the limit can
+/// take and refuses it with one problem (before the bound it grew without limit).
+#[test]
+fn endless_input_is_refused_after_a_bounded_read() {
+    let r = check::check_file(std::path::Path::new("/dev/zero"), PRIVILEGED_LIMIT).expect("read /dev/zero");
+    assert_eq!(r.problems.len(), 1, "{r:?}");
+    assert!(r.problems[0].message.contains("over 8000000 bytes"), "{r:?}");
+    assert!(r.problems[0].message.contains("limit of 1000000 instructions"), "{r:?}");
+}
+
+/// A 100 MB file of zeros (sparse: no disk used) is refused with one problem, not one per
+/// instruction; so is an "ELF object" over the object bound.
+#[test]
+fn huge_files_are_refused_with_one_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let zeros = dir.path().join("zeros");
+    std::fs::File::create(&zeros).unwrap().set_len(100_000_000).unwrap();
+    let r = check::check_file(&zeros, PRIVILEGED_LIMIT).unwrap();
+    assert_eq!(r.problems.len(), 1, "{:?}", &r.problems[..r.problems.len().min(5)]);
+    assert_eq!(r.problems[0].kind, "size");
+    let elf = dir.path().join("huge.o");
+    let f = std::fs::File::create(&elf).unwrap();
+    std::io::Write::write_all(&mut &f, b"\x7fELF").unwrap();
+    f.set_len(check::MAX_OBJECT_BYTES + 1).unwrap();
+    let r = check::check_file(&elf, PRIVILEGED_LIMIT).unwrap();
+    assert_eq!(r.problems.len(), 1, "{:?}", &r.problems[..r.problems.len().min(5)]);
+    assert!(r.problems[0].message.contains("ELF object over"), "{r:?}");
+}
+
+/// A program just over the limit (all invalid opcodes) gets one "over the limit" problem and at
+/// most MAX_PER_KIND problems of each kind plus one count: no checking past the limit.
+#[test]
+fn over_the_limit_program_gives_capped_problems() {
+    let bytes = vec![0u8; (UNPRIVILEGED_LIMIT + 10) * 8];
+    let r = check::check_reader(&bytes[..], UNPRIVILEGED_LIMIT + 100).unwrap();
+    let over = r.problems.iter().filter(|p| p.message.contains("over this kernel's limit")).count();
+    assert_eq!(over, 0, "{:?}", r.problems.first());
+    let r = check_bytes(&bytes, UNPRIVILEGED_LIMIT);
+    let over: Vec<_> = r.problems.iter().filter(|p| p.message.contains("over this kernel's limit")).collect();
+    assert_eq!(over.len(), 1, "{over:?}");
+    let opcodes: Vec<_> = r.problems.iter().filter(|p| p.kind == "opcode").collect();
+    assert_eq!(opcodes.len(), check::MAX_PER_KIND + 1);
+    assert!(opcodes.iter().all(|p| p.index.is_none_or(|i| i < UNPRIVILEGED_LIMIT)));
+    let rest = UNPRIVILEGED_LIMIT - check::MAX_PER_KIND;
+    assert_eq!(opcodes.last().unwrap().message, format!("... and {rest} more opcode problems"));
+    assert!(r.problems.len() < 30, "{} problems", r.problems.len());
+}

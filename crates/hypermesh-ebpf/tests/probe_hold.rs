@@ -35,7 +35,7 @@ fn held_programs_run_on_their_hook_and_go_away() {
     let btf = BtfIndex::vmlinux(&root).ok();
     let env = AttachEnv::new(&root, &mut mounts, true, btf.as_ref());
     let mut variants = vec![
-        Variant::RawTp { prog: "-", event: "sys_enter" },
+        Variant::RawTp { prog: "-", event: "sys_enter", core: false },
         Variant::Tracepoint { prog: "-", category: "raw_syscalls", event: "sys_enter" },
     ];
     if common::btf_or_skip() {

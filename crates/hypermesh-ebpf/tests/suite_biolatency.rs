@@ -7,7 +7,7 @@
 mod common;
 
 use hypermesh_ebpf::maps::Log2Histogram;
-use hypermesh_ebpf::programs::biolatency::{Biolatency, DiskHistogram, spec_from};
+use hypermesh_ebpf::programs::biolatency::{Biolatency, DiskHistogram, disk_of, spec_from};
 use hypermesh_os::FsRoot;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -51,12 +51,8 @@ fn direct_write_64mib(dir: &std::path::Path) -> String {
     }
     f.sync_all().expect("fsync");
     let dev = f.metadata().unwrap().dev();
-    // /sys/dev/block/M:m -> ../../devices/.../block/DISK[/PARTITION]
-    let target = std::fs::read_link(format!("/sys/dev/block/{}:{}", libc::major(dev), libc::minor(dev)))
-        .expect("resolve the file's block device");
-    let parts: Vec<String> = target.iter().map(|c| c.to_string_lossy().into_owned()).collect();
-    let at = parts.iter().position(|c| c == "block").expect("a block device path");
-    parts[at + 1].clone()
+    // The disk, by major:minor, whatever the shape of its sysfs path (NVMe has no `block` in it).
+    disk_of(&FsRoot::host(), libc::major(dev), libc::minor(dev)).expect("resolve the file's disk")
 }
 
 fn writes_of<'a>(hists: &'a [DiskHistogram], disk: &str) -> Option<&'a DiskHistogram> {
@@ -105,9 +101,12 @@ fn write_counted(skip: usize, expected_kind: &str) {
     assert!(mean >= low && mean <= m.buckets.last().unwrap().0, "mean {mean} s outside the buckets: {m:?}");
 }
 
+/// The one-argument block_rq_issue the tp_btf and raw_tp programs read.
+const ONE_ARG_ISSUE: (u32, u32) = (5, 11);
+
 #[test]
 fn direct_write_64mib_best_hook() {
-    if !common::btf_or_skip() {
+    if !common::btf_or_skip() || !common::kernel_at_least(ONE_ARG_ISSUE, "block_rq_issue(rq)") {
         return;
     }
     write_counted(0, "tp_btf");
@@ -115,6 +114,9 @@ fn direct_write_64mib_best_hook() {
 
 #[test]
 fn direct_write_64mib_raw_tracepoint() {
+    if !common::btf_or_skip() || !common::kernel_at_least(ONE_ARG_ISSUE, "block_rq_issue(rq)") {
+        return;
+    }
     write_counted(1, "raw_tracepoint");
 }
 

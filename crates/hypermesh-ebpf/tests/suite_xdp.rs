@@ -200,7 +200,10 @@ fn unknown_interface_is_an_error_not_a_panic() {
 
 #[test]
 fn netdev_xdp_features_agree_with_a_native_attach() {
-    if !common::root_or_skip("XDP attach") || !common::tool_or_skip("ip", "iproute2") {
+    if !common::root_or_skip("XDP attach")
+        || !common::tool_or_skip("ip", "iproute2")
+        || !common::kernel_at_least((6, 3), "the netdev netlink family (XDP features)")
+    {
         return;
     }
     let ns = Namespaces::create("features");

@@ -101,7 +101,7 @@ pub fn probe(root: &FsRoot, opts: ProbeOptions) -> Result<Probe> {
             None
         }
     };
-    let program_types = types::probe_prog_types();
+    let mut program_types = types::probe_prog_types();
     let map_types = types::probe_map_types();
     let usable = helpers::supported_types(&program_types);
     let attach_env = opts.attach.then(|| {
@@ -118,6 +118,9 @@ pub fn probe(root: &FsRoot, opts: ProbeOptions) -> Result<Probe> {
         let helpers = opts.helpers.then(|| helpers::probe_helpers(&usable));
         (attach.join().unwrap_or_else(|_| attach::not_probed()), helpers)
     });
+    if let Some(t) = program_types.get_mut("tracing") {
+        *t = tracing_verdict(t, &attach);
+    }
     for (section, map) in [("program_types", &program_types), ("map_types", &map_types), ("attach", &attach)]
     {
         for (name, f) in map.iter().filter(|(_, f)| !f.detail.is_empty()) {
@@ -155,5 +158,67 @@ impl Probe {
         let mut physical = self.xdp_devices.iter().filter(|d| d.physical).peekable();
         physical.peek()?;
         Some(physical.any(|d| d.native()))
+    }
+}
+
+/// The `tracing` program type's verdict from real loads: the type check alone ("must provide
+/// btf_id") only shows the kernel knows the type. With the attach checks run, it is supported
+/// when a tracing program loaded and attached (tp_btf or fentry), denied when both were refused
+/// by policy, else the attach checks' verdict on tp_btf; in quick mode the type check stands.
+pub fn tracing_verdict(type_check: &Finding, attach: &BTreeMap<String, Finding>) -> Finding {
+    let (Some(tp_btf), Some(fentry)) = (attach.get("tp_btf"), attach.get("fentry")) else {
+        return type_check.clone();
+    };
+    let both = |v: Verdict| tp_btf.verdict == v && fentry.verdict == v;
+    if both(Verdict::Unknown) {
+        type_check.clone()
+    } else if tp_btf.verdict == Verdict::Supported || fentry.verdict == Verdict::Supported {
+        let loads: Vec<&str> = [("tp_btf", tp_btf), ("fentry", fentry)]
+            .iter()
+            .filter(|(_, f)| f.verdict == Verdict::Supported)
+            .map(|(k, _)| *k)
+            .collect();
+        let refused: Vec<String> = [("tp_btf", tp_btf), ("fentry", fentry)]
+            .iter()
+            .filter(|(_, f)| f.verdict != Verdict::Supported)
+            .map(|(k, f)| format!("; {k} {}: {}", f.verdict.as_str(), f.detail))
+            .collect();
+        Finding::supported(format!("{} programs load here{}", loads.join(" and "), refused.concat()))
+    } else if tp_btf.verdict == Verdict::Denied || fentry.verdict == Verdict::Denied {
+        Finding::new(
+            Verdict::Denied,
+            format!("every tracing load refused: tp_btf: {}; fentry: {}", tp_btf.detail, fentry.detail),
+        )
+    } else {
+        Finding::new(tp_btf.verdict, format!("tp_btf: {}", tp_btf.detail))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attach(tp_btf: Finding, fentry: Finding) -> BTreeMap<String, Finding> {
+        [("tp_btf".to_string(), tp_btf), ("fentry".to_string(), fentry)].into()
+    }
+
+    #[test]
+    fn tracing_is_supported_only_when_a_tracing_program_loads() {
+        let known = Finding::supported("Tracing programs must provide btf_id");
+        let eperm =
+            || Finding::new(Verdict::Denied, "load tracing program: Operation not permitted (os error 1)");
+        // Lockdown refusing every tracing load (tp_btf and fentry): denied, as lsm and ext.
+        let f = tracing_verdict(&known, &attach(eperm(), eperm()));
+        assert_eq!(f.verdict, Verdict::Denied, "{f:?}");
+        // This CI kernel: tp_btf loads, fentry refused: supported, and the refusal said.
+        let f = tracing_verdict(&known, &attach(Finding::supported(""), eperm()));
+        assert_eq!(f.verdict, Verdict::Supported);
+        assert!(f.detail.starts_with("tp_btf programs load here; fentry denied"), "{f:?}");
+        // No BTF: no tracing program can be loaded.
+        let nobtf = || Finding::new(Verdict::Absent, "no kernel BTF (/sys/kernel/btf/vmlinux)");
+        assert_eq!(tracing_verdict(&known, &attach(nobtf(), nobtf())).verdict, Verdict::Absent);
+        // Quick mode: the type check stands.
+        let f = tracing_verdict(&known, &attach::not_probed());
+        assert_eq!(f, known);
     }
 }

@@ -21,7 +21,7 @@ const EXEC: &[Variant] = &[
     Variant::Fentry { prog: "hm_ex_fentry", func: "finalize_exec" },
     Variant::Kprobe { prog: "hm_ex_kprobe", func: "finalize_exec" },
     Variant::TpBtf { prog: "hm_ex_btf", event: "sched_process_exec" },
-    Variant::RawTp { prog: "hm_ex_raw", event: "sched_process_exec" },
+    Variant::RawTp { prog: "hm_ex_raw", event: "sched_process_exec", core: false },
     Variant::Tracepoint { prog: "hm_ex_tp", category: "sched", event: "sched_process_exec" },
 ];
 
@@ -31,6 +31,7 @@ pub fn spec_from(skip: usize) -> Spec {
         name: "exec",
         object: Object::Embedded(crate::embedded_object!("exec.bpf.o")),
         hooks: vec![Hook::skipping("sched_process_exec", EXEC, skip)],
+        globals: Vec::new(),
     }
 }
 

@@ -17,6 +17,7 @@ pub fn spec() -> Spec {
         name: "nanosleep",
         object: Object::Embedded(crate::embedded_object!("nanosleep.bpf.o")),
         hooks: vec![Hook { name: "clock_nanosleep", chain: CHAIN }],
+        globals: Vec::new(),
     }
 }
 

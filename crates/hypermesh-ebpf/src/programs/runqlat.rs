@@ -1,7 +1,7 @@
 //! Run-queue latency (like libbpf-tools `runqlat`): wakeup/wakeup_new/switch, log2 µs histogram
 //! per CPU, summed for the global view.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::lifecycle::{Hook, Loaded, Object, Spec, Variant};
 use crate::maps::{Log2Histogram, counter, per_cpu_slots, sum_cpus};
 use crate::programs::metrics::{Histogram, MetricInfo};
@@ -20,19 +20,27 @@ const SUM_MAP: &str = "hm_rq_sum";
 
 const WAKEUP: &[Variant] = &[
     Variant::TpBtf { prog: "hm_rq_wake_btf", event: "sched_wakeup" },
-    Variant::RawTp { prog: "hm_rq_wake_raw", event: "sched_wakeup" },
+    Variant::RawTp { prog: "hm_rq_wake_raw", event: "sched_wakeup", core: false },
     Variant::Tracepoint { prog: "hm_rq_wake_tp", category: "sched", event: "sched_wakeup" },
 ];
 const WAKEUP_NEW: &[Variant] = &[
     Variant::TpBtf { prog: "hm_rq_wnew_btf", event: "sched_wakeup_new" },
-    Variant::RawTp { prog: "hm_rq_wnew_raw", event: "sched_wakeup_new" },
+    Variant::RawTp { prog: "hm_rq_wnew_raw", event: "sched_wakeup_new", core: false },
     Variant::Tracepoint { prog: "hm_rq_wnew_tp", category: "sched", event: "sched_wakeup_new" },
 ];
 const SWITCH: &[Variant] = &[
     Variant::TpBtf { prog: "hm_rq_sw_btf", event: "sched_switch" },
-    Variant::RawTp { prog: "hm_rq_sw_raw", event: "sched_switch" },
+    Variant::RawTp { prog: "hm_rq_sw_raw", event: "sched_switch", core: false },
     Variant::Tracepoint { prog: "hm_rq_sw_tp", category: "sched", event: "sched_switch" },
 ];
+
+/// The global telling the raw_tp sched_switch program whether it has a 4th argument.
+const SWITCH_HAS_STATE: &str = "hm_rq_switch_has_state";
+
+/// Whether the raw sched_switch tracepoint passes `prev_state` (4th argument): Linux 5.18 on.
+fn switch_has_state(kernel: (u32, u32)) -> bool {
+    kernel >= (5, 18)
+}
 
 /// The runqlat program set; `skip` drops the first `skip` variants of each chain (to force a
 /// fallback, e.g. in tests).
@@ -45,6 +53,7 @@ pub fn spec_from(skip: usize) -> Spec {
             Hook::skipping("sched_wakeup_new", WAKEUP_NEW, skip),
             Hook::skipping("sched_switch", SWITCH, skip),
         ],
+        globals: Vec::new(),
     }
 }
 
@@ -59,9 +68,19 @@ impl Runqlat {
         Self::start_spec(&spec_from(0))
     }
 
-    /// Loads and attaches a given spec (see [`spec_from`]).
+    /// Loads and attaches a given spec (see [`spec_from`]); every hook must get the same kind
+    /// (each kind keys tasks its own way).
     pub fn start_spec(spec: &Spec) -> Result<Self> {
-        Ok(Runqlat { loaded: Loaded::load(spec)? })
+        let mut spec = spec.clone();
+        spec.globals.push((SWITCH_HAS_STATE, switch_has_state(crate::sys::kernel_version()).into()));
+        let loaded = Loaded::load(&spec)?;
+        let kinds: Vec<&str> = loaded.chosen().iter().map(|c| c.variant.kind()).collect();
+        if kinds.windows(2).any(|w| w[0] != w[1]) {
+            return Err(Error::Unavailable(format!(
+                "runqlat: the hooks attached with different kinds ({kinds:?}), which track tasks differently"
+            )));
+        }
+        Ok(Runqlat { loaded })
     }
 
     /// The loaded programs (variants used, ids).
@@ -91,5 +110,16 @@ impl Runqlat {
     pub fn metrics(&self) -> Result<Histogram> {
         let sum_ns = counter(self.loaded.map(SUM_MAP)?, 0)?;
         Ok(Histogram::from_log2_usecs(&RUNQUEUE_LATENCY, vec![], &self.histogram()?, Some(sum_ns)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sched_switch_has_prev_state_from_5_18() {
+        assert!(!super::switch_has_state((5, 17)));
+        assert!(super::switch_has_state((5, 18)));
+        assert!(super::switch_has_state((6, 1)));
+        assert!(super::switch_has_state((6, 18)));
     }
 }

@@ -17,7 +17,7 @@ const COUNTS_MAP: &str = "hm_sc_counts";
 
 const SYS_ENTER: &[Variant] = &[
     Variant::TpBtf { prog: "hm_sc_btf", event: "sys_enter" },
-    Variant::RawTp { prog: "hm_sc_raw", event: "sys_enter" },
+    Variant::RawTp { prog: "hm_sc_raw", event: "sys_enter", core: false },
     Variant::Tracepoint { prog: "hm_sc_tp", category: "raw_syscalls", event: "sys_enter" },
 ];
 
@@ -43,6 +43,7 @@ pub fn spec_from(skip: usize) -> Spec {
         name: "syscalls",
         object: Object::Embedded(crate::embedded_object!("syscalls.bpf.o")),
         hooks: vec![Hook::skipping("sys_enter", SYS_ENTER, skip)],
+        globals: Vec::new(),
     }
 }
 

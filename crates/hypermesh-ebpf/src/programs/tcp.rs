@@ -1,10 +1,13 @@
 //! TCP events per remote port (retransmits, resets sent and received) and TCP state transitions,
-//! from the `tcp:*` and `sock:inet_sock_set_state` tracepoints.
+//! from the `tcp:*` and `sock:inet_sock_set_state` tracepoints. tcp_send_reset's record changed
+//! in 6.10; where its remote port lies is read from tracefs at load time.
 
 use crate::error::{Error, Result};
 use crate::lifecycle::{Hook, Loaded, Object, Spec, Variant};
 use crate::maps::{per_cpu_slots, sum_cpus};
 use crate::programs::metrics::{Counter, MetricInfo};
+use crate::tracefs::{self, Field};
+use hypermesh_os::FsRoot;
 
 /// Event counters [`Tcp::metrics`] returns.
 pub const TCP_EVENTS: MetricInfo = MetricInfo {
@@ -60,6 +63,23 @@ struct Key {
 // SAFETY: plain old data, no padding.
 unsafe impl aya::Pod for Key {}
 
+/// Where tcp_send_reset's record keeps the remote port: (offset, big-endian). Before Linux 6.10
+/// a host-order `dport` field; since, byte 2 of `daddr`, a `struct sockaddr_in6` (network order).
+/// The program reads it from the record's first 64 bytes.
+pub fn reset_port(fields: &[Field]) -> Result<(u32, bool)> {
+    let found = match (tracefs::field(fields, "dport"), tracefs::field(fields, "daddr")) {
+        (Some(d), _) if d.size == 2 => Some((d.offset, false)),
+        (None, Some(a)) if a.size >= 4 => Some((a.offset + 2, true)),
+        _ => None,
+    };
+    match found {
+        Some((offset, be)) if offset + 2 <= 64 => Ok((offset, be)),
+        _ => Err(Error::Unsupported(format!(
+            "tcp_send_reset: no remote port this program can read in the record ({fields:?})"
+        ))),
+    }
+}
+
 /// The program set.
 pub fn spec() -> Spec {
     Spec {
@@ -71,6 +91,7 @@ pub fn spec() -> Spec {
             Hook { name: "tcp_receive_reset", chain: RECEIVE_RESET },
             Hook { name: "inet_sock_set_state", chain: SET_STATE },
         ],
+        globals: Vec::new(),
     }
 }
 
@@ -108,7 +129,17 @@ pub struct Tcp {
 impl Tcp {
     /// Loads and attaches.
     pub fn start() -> Result<Self> {
-        Ok(Tcp { loaded: Loaded::load(&spec())? })
+        Self::start_spec(&spec())
+    }
+
+    /// Loads and attaches a given spec (e.g. [`spec`] forced to one variant), with
+    /// tcp_send_reset's record layout read from tracefs.
+    pub fn start_spec(spec: &Spec) -> Result<Self> {
+        let fields = tracefs::read_format(&FsRoot::host(), "tcp", "tcp_send_reset")?;
+        let (offset, big_endian) = reset_port(&fields)?;
+        let mut spec = spec.clone();
+        spec.globals.extend([("hm_tcp_rst_port_off", offset), ("hm_tcp_rst_port_be", big_endian.into())]);
+        Ok(Tcp { loaded: Loaded::load(&spec)? })
     }
 
     /// The loaded programs.
@@ -159,5 +190,43 @@ impl Tcp {
             value: t.count,
         });
         Ok(events.chain(moves).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COMMON: &str = "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+        \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
+        \tfield:const void * skbaddr;\toffset:8;\tsize:8;\tsigned:0;\n\
+        \tfield:const void * skaddr;\toffset:16;\tsize:8;\tsigned:0;\n\
+        \tfield:int state;\toffset:24;\tsize:4;\tsigned:1;\n";
+
+    /// Linux 6.1: `tcp_event_sk_skb` (include/trace/events/tcp.h).
+    #[test]
+    fn reset_port_on_6_1() {
+        let text = format!(
+            "name: tcp_send_reset\nformat:\n{COMMON}\tfield:__u16 sport;\toffset:28;\tsize:2;\tsigned:0;\n\
+             \tfield:__u16 dport;\toffset:30;\tsize:2;\tsigned:0;\n\
+             \tfield:__u16 family;\toffset:32;\tsize:2;\tsigned:0;\n\
+             \tfield:__u8 saddr[4];\toffset:34;\tsize:4;\tsigned:0;\n\
+             \tfield:__u8 daddr[4];\toffset:38;\tsize:4;\tsigned:0;\n\
+             \tfield:__u8 saddr_v6[16];\toffset:42;\tsize:16;\tsigned:0;\n\
+             \tfield:__u8 daddr_v6[16];\toffset:58;\tsize:16;\tsigned:0;\n"
+        );
+        assert_eq!(reset_port(&tracefs::parse_format(&text)).unwrap(), (30, false));
+    }
+
+    /// Linux 6.18, as this CI host's tracefs shows it.
+    #[test]
+    fn reset_port_on_6_18() {
+        let text = format!(
+            "name: tcp_send_reset\nformat:\n{COMMON}\tfield:enum sk_rst_reason reason;\toffset:28;\tsize:4;\tsigned:0;\n\
+             \tfield:__u8 saddr[28];\toffset:32;\tsize:28;\tsigned:0;\n\
+             \tfield:__u8 daddr[28];\toffset:60;\tsize:28;\tsigned:0;\n"
+        );
+        assert_eq!(reset_port(&tracefs::parse_format(&text)).unwrap(), (62, true));
+        assert!(reset_port(&tracefs::parse_format(COMMON)).is_err());
     }
 }

@@ -94,3 +94,18 @@ pub fn wait_gone(ids: &[u32]) -> Vec<u32> {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// True when the running kernel is at least `version`; else prints why the test is skipped and
+/// returns false. Not a failure even under HYPERMESH_REQUIRE_ALL=1: an older kernel cannot have
+/// `feature`. (On a new enough kernel the test runs, and a missing feature fails it.)
+pub fn kernel_at_least(version: (u32, u32), feature: &str) -> bool {
+    let running = hypermesh_ebpf::sys::kernel_version();
+    if running >= version {
+        return true;
+    }
+    eprintln!(
+        "SKIP: {feature} needs Linux {}.{}+, this kernel is {}.{}",
+        version.0, version.1, running.0, running.1
+    );
+    false
+}

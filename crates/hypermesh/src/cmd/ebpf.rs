@@ -12,7 +12,7 @@ use hypermesh_ebpf::programs::exec::{self, Exec};
 use hypermesh_ebpf::programs::runqlat::Runqlat;
 use hypermesh_ebpf::programs::syscalls::Syscalls;
 use hypermesh_ebpf::programs::tcp::Tcp;
-use hypermesh_ebpf::programs::xdp_counter::{self, XdpCounter};
+use hypermesh_ebpf::programs::xdp_counter::{self, Mode, XdpCounter};
 use hypermesh_ebpf::stats::{self, Measurement, ProgramCost};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -68,6 +68,11 @@ enum Command {
         /// Interface to count packets on (`xdp-counter`).
         #[arg(long, required_if_eq("program", "xdp-counter"))]
         interface: Option<String>,
+        /// Attach every hook with this variant only, failing (with the kernel's reason) where it
+        /// cannot attach: fentry, kprobe, tp_btf, raw_tp (raw_tracepoint), tracepoint; for
+        /// xdp-counter xdp_native or xdp_generic (native, generic).
+        #[arg(long, env = "HYPERMESH_EBPF_VARIANT", value_parser = parse_variant)]
+        variant: Option<String>,
     },
     /// List loaded eBPF programs (ours marked) and our pins.
     List {
@@ -103,6 +108,71 @@ enum RunProgram {
     XdpCounter,
     /// Block I/O latency histograms per disk and operation (like libbpf-tools biolatency).
     Biolatency,
+}
+
+/// The XDP variants `--variant` takes, as the JSON's `variant` names them.
+const XDP_VARIANTS: [&str; 2] = ["xdp_native", "xdp_generic"];
+
+/// A `--variant` name, canonical: a [`lifecycle::KINDS`] name or an [`XDP_VARIANTS`] one.
+fn parse_variant(s: &str) -> Result<String, String> {
+    let name = match s {
+        "raw_tp" => "raw_tracepoint",
+        "native" => "xdp_native",
+        "generic" => "xdp_generic",
+        other => other,
+    };
+    if lifecycle::KINDS.contains(&name) || XDP_VARIANTS.contains(&name) {
+        Ok(name.to_string())
+    } else {
+        let all: Vec<&str> = lifecycle::KINDS.iter().chain(&XDP_VARIANTS).copied().collect();
+        Err(format!("unknown variant {s:?} (one of {})", all.join(", ")))
+    }
+}
+
+/// `spec`, forced to `variant` when one is given.
+fn forced(spec: lifecycle::Spec, variant: Option<&str>) -> anyhow::Result<lifecycle::Spec> {
+    match variant {
+        Some(v) => Ok(spec.forcing(v).with_context(|| format!("--variant {v}"))?),
+        None => Ok(spec),
+    }
+}
+
+/// Starts a program, saying which variant was forced when that is why it failed.
+fn started<T>(t: anyhow::Result<T>, program: &str, variant: Option<&str>) -> anyhow::Result<T> {
+    match variant {
+        Some(v) => t.with_context(|| format!("{program} cannot attach as {v} here (forced with --variant)")),
+        None => t,
+    }
+}
+
+/// The variant a program attached with, for `--json`: its kind, or the kinds joined by `+`
+/// where hooks differ.
+fn variant_of(loaded: &Loaded) -> String {
+    let mut kinds: Vec<&str> = Vec::new();
+    for c in loaded.chosen() {
+        if !kinds.contains(&c.variant.kind()) {
+            kinds.push(c.variant.kind());
+        }
+    }
+    kinds.join("+")
+}
+
+/// The fields every `run --json` output starts with: program, variant, events counted.
+fn summary(program: &str, variant: String, events: u64) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("program".into(), program.into());
+    m.insert("variant".into(), variant.into());
+    m.insert("events".into(), events.into());
+    m
+}
+
+/// `summary` followed by `rest`'s fields, printed as one JSON line.
+fn print_run_json(head: serde_json::Map<String, serde_json::Value>, rest: serde_json::Value) {
+    let mut out = head;
+    if let serde_json::Value::Object(fields) = rest {
+        out.extend(fields);
+    }
+    println!("{}", serde_json::Value::Object(out));
 }
 
 /// Parses `5s`, `250ms`, `2m`, `1h` or plain seconds.
@@ -142,8 +212,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { file, json } => {
-            let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-            let report = check::check_bytes(&bytes, check::insn_limit(&Capabilities::read(&root)?));
+            let report = check::check_file(file, check::insn_limit(&Capabilities::read(&root)?))?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -158,8 +227,8 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             }
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::Run { program: RunProgram::Runqlat, duration, json, per_cpu, pin, .. } => {
-            run_runqlat(&root, *duration, *json, *per_cpu, *pin)
+        Command::Run { program: RunProgram::Runqlat, duration, json, per_cpu, pin, variant, .. } => {
+            run_runqlat(&root, *duration, *json, *per_cpu, *pin, variant.as_deref())
         }
         Command::Run {
             program:
@@ -173,11 +242,21 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         } => {
             bail!("--pin is only supported for runqlat")
         }
-        Command::Run { program: RunProgram::Syscalls, duration, json, top, .. } => {
-            run_syscalls(&root, *duration, *json, *top)
+        Command::Run { program: RunProgram::XdpCounter, duration, json, interface, variant, .. } => {
+            let interface = interface.as_deref().context("xdp-counter needs --interface")?;
+            run_xdp(&root, interface, *duration, *json, variant.as_deref())
         }
-        Command::Run { program: RunProgram::Exec, duration, json, .. } => {
-            let ex = start_reported(&root, *json, || Exec::start_spec(&exec::spec_from(0)), |e| e.loaded())?;
+        Command::Run { program, variant: Some(v), .. } if XDP_VARIANTS.contains(&v.as_str()) => {
+            let name = clap::ValueEnum::to_possible_value(program).map(|p| p.get_name().to_string());
+            bail!("--variant {v} is for xdp-counter; {} attaches to tracing hooks", name.unwrap_or_default())
+        }
+        Command::Run { program: RunProgram::Syscalls, duration, json, top, variant, .. } => {
+            run_syscalls(&root, *duration, *json, *top, variant.as_deref())
+        }
+        Command::Run { program: RunProgram::Exec, duration, json, variant, .. } => {
+            let spec = forced(exec::spec_from(0), variant.as_deref())?;
+            let ex = start_reported(&root, *json, || Exec::start_spec(&spec), |e| e.loaded());
+            let ex = started(ex, "exec", variant.as_deref())?;
             let cost = collect(&ex.loaded().prog_ids(), *duration, *json);
             let counts = ex.counts()?;
             let uids: BTreeSet<u32> = counts.iter().map(|c| c.uid).collect();
@@ -188,9 +267,10 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
                     .iter()
                     .map(|c| serde_json::json!({ "uid": c.uid, "user": names[&c.uid], "comm": c.comm, "count": c.count }))
                     .collect();
-                println!(
-                    "{}",
-                    serde_json::json!({ "execs": execs, "attached": ex.loaded().chosen(), "self_cost": cost_json(&cost) })
+                let events = counts.iter().map(|c| c.count).sum();
+                print_run_json(
+                    summary("exec", variant_of(ex.loaded()), events),
+                    serde_json::json!({ "execs": execs, "attached": ex.loaded().chosen(), "self_cost": cost_json(&cost) }),
                 );
             } else {
                 let mut t = Table::new(&["EXECS", "USER", "COMM"]);
@@ -202,13 +282,18 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { program: RunProgram::Tcp, duration, json, .. } => {
-            let tcp = start_reported(&root, *json, Tcp::start, |t| t.loaded())?;
+        Command::Run { program: RunProgram::Tcp, duration, json, variant, .. } => {
+            let spec = forced(hypermesh_ebpf::programs::tcp::spec(), variant.as_deref())?;
+            let tcp = start_reported(&root, *json, || Tcp::start_spec(&spec), |t| t.loaded());
+            let tcp = started(tcp, "tcp", variant.as_deref())?;
             let cost = collect(&tcp.loaded().prog_ids(), *duration, *json);
             let (events, transitions) = (tcp.events()?, tcp.transitions()?);
             if *json {
-                let out = serde_json::json!({ "events": events, "transitions": transitions, "attached": tcp.loaded().chosen(), "self_cost": cost_json(&cost) });
-                println!("{out}");
+                let total = events.iter().map(|e| e.count).chain(transitions.iter().map(|t| t.count)).sum();
+                print_run_json(
+                    summary("tcp", variant_of(tcp.loaded()), total),
+                    serde_json::json!({ "tcp_events": events, "transitions": transitions, "attached": tcp.loaded().chosen(), "self_cost": cost_json(&cost) }),
+                );
             } else {
                 events
                     .iter()
@@ -217,21 +302,20 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { program: RunProgram::XdpCounter, duration, json, interface, .. } => {
-            let interface = interface.as_deref().context("xdp-counter needs --interface")?;
-            run_xdp(&root, interface, *duration, *json)
-        }
-        Command::Run { program: RunProgram::Biolatency, duration, json, .. } => {
-            let bio = start_reported(&root, *json, Biolatency::start, |b| b.loaded())?;
+        Command::Run { program: RunProgram::Biolatency, duration, json, variant, .. } => {
+            let spec = forced(hypermesh_ebpf::programs::biolatency::spec(), variant.as_deref())?;
+            let bio = start_reported(&root, *json, || Biolatency::start_spec(&spec), |b| b.loaded());
+            let bio = started(bio, "biolatency", variant.as_deref())?;
             if !json {
                 eprintln!("Tracing block device I/O for {duration:?}...");
             }
             let cost = collect(&bio.loaded().prog_ids(), *duration, *json);
             let hists = bio.histograms(&root)?;
             if *json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "unit": "usecs", "histograms": hists, "attached": bio.loaded().chosen(), "self_cost": cost_json(&cost) })
+                let events = hists.iter().map(|h| h.hist.total()).sum();
+                print_run_json(
+                    summary("biolatency", variant_of(bio.loaded()), events),
+                    serde_json::json!({ "unit": "usecs", "histograms": hists, "attached": bio.loaded().chosen(), "self_cost": cost_json(&cost) }),
                 );
             } else {
                 for h in &hists {
@@ -335,13 +419,15 @@ fn run_runqlat(
     json: bool,
     per_cpu: bool,
     pin: bool,
+    variant: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     for note in lifecycle::preflight(root)? {
         eprintln!("note: {note}");
     }
-    let started = Instant::now();
-    let rq = Runqlat::start()?;
-    let setup = started.elapsed();
+    let spec = forced(hypermesh_ebpf::programs::runqlat::spec_from(0), variant)?;
+    let start = Instant::now();
+    let rq = started(Runqlat::start_spec(&spec).map_err(Into::into), "runqlat", variant)?;
+    let setup = start.elapsed();
     if !json {
         report_attached(rq.loaded(), setup);
     }
@@ -363,6 +449,7 @@ fn run_runqlat(
     let cost = collect(&rq.loaded().prog_ids(), duration, json);
     let hists = if per_cpu { rq.per_cpu()? } else { vec![rq.histogram()?] };
     if json {
+        let events = hists.iter().map(|h| h.total()).sum();
         let out = serde_json::json!({
             "unit": "usecs",
             "per_cpu": per_cpu,
@@ -371,7 +458,7 @@ fn run_runqlat(
             "self_cost": cost_json(&cost),
             "setup_ms": setup.as_secs_f64() * 1e3,
         });
-        println!("{out}");
+        print_run_json(summary("runqlat", variant_of(rq.loaded()), events), out);
     } else {
         for (cpu, h) in hists.iter().enumerate() {
             if per_cpu {
@@ -445,21 +532,28 @@ fn run_syscalls(
     duration: Duration,
     json: bool,
     top: usize,
+    variant: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    let sc = start_reported(root, json, Syscalls::start, |s| s.loaded())?;
+    let spec = forced(hypermesh_ebpf::programs::syscalls::spec(), variant)?;
+    let sc = started(
+        start_reported(root, json, || Syscalls::start_spec(&spec), |s| s.loaded()),
+        "syscalls",
+        variant,
+    )?;
     if !json {
         eprintln!("Counting system calls for {duration:?}...");
     }
     let cost = collect(&sc.loaded().prog_ids(), duration, json);
     let counts = sc.counts(top)?;
     if json {
+        let events = counts.iter().map(|c| c.count).sum();
         let out = serde_json::json!({
             "arch": std::env::consts::ARCH,
             "syscalls": counts,
             "attached": sc.loaded().chosen(),
             "self_cost": cost_json(&cost),
         });
-        println!("{out}");
+        print_run_json(summary("syscalls", variant_of(sc.loaded()), events), out);
     } else {
         println!("{:>6} {:>12}  top commands", "nr", "calls");
         for c in &counts {
@@ -479,25 +573,37 @@ fn run_xdp(
     interface: &str,
     duration: Duration,
     json: bool,
+    variant: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     lifecycle::preflight(root)?.iter().for_each(|note| eprintln!("note: {note}"));
-    let started = Instant::now();
-    let xdp = XdpCounter::start(interface)?;
+    let modes: &[Mode] = match variant {
+        None => &Mode::BEST_FIRST,
+        Some("xdp_native") => &[Mode::Native],
+        Some("xdp_generic") => &[Mode::Generic],
+        Some(v) => bail!("xdp-counter attaches only as {}, not {v}", XDP_VARIANTS.join(" or ")),
+    };
+    let started_at = Instant::now();
+    let xdp = started(XdpCounter::start_modes(interface, modes).map_err(Into::into), "xdp-counter", variant)?;
     let a = xdp.attached();
     if !json {
         let fell: Vec<String> = a.fell_back.iter().map(|(m, why)| format!("{m:?}: {why}")).collect();
         let note =
             if fell.is_empty() { String::new() } else { format!(" (fell back from {})", fell.join("; ")) };
         eprintln!("{interface}: attached as xdp {:?}{note}", a.mode);
-        eprintln!("loaded and attached in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+        eprintln!("loaded and attached in {:.1} ms", started_at.elapsed().as_secs_f64() * 1e3);
         eprintln!("Counting packets received on {interface} for {duration:?}...");
     }
     let cost = collect(&[a.prog_id], duration, json);
     let counts = xdp.counts()?;
     if json {
-        println!(
-            "{}",
-            serde_json::json!({ "interface": interface, "protocols": counts, "attached": a, "self_cost": cost_json(&cost) })
+        let events = counts.iter().filter(|c| c.layer == "network").map(|c| c.packets).sum();
+        let mode = match a.mode {
+            Mode::Native => "xdp_native",
+            Mode::Generic => "xdp_generic",
+        };
+        print_run_json(
+            summary("xdp-counter", mode.into(), events),
+            serde_json::json!({ "interface": interface, "protocols": counts, "attached": a, "self_cost": cost_json(&cost) }),
         );
     } else {
         println!("{:<10} {:<8} {:>12} {:>14}", "layer", "protocol", "packets", "bytes");
