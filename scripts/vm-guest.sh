@@ -21,9 +21,10 @@ plan=(
   "exec        fentry kprobe tp_btf raw_tp tracepoint"
   "tcp         tracepoint"
   "biolatency  tp_btf raw_tp tracepoint"
-  "xdp-counter native generic"
+  "xdp-counter xdp_native xdp_generic"
 )
 run_seconds=2
+run_timeout=120 # a TCG load takes 15-40 s: past this the run is stuck
 btf=/sys/kernel/btf/vmlinux
 veth=hm-vt0 peer=hm-vt1 peer_ns=hm-vt-peer
 
@@ -61,7 +62,7 @@ run_one() {
   log "$phase: ${args[*]}"
   start_load "$program"
   sleep 0.2
-  "$hypermesh" "${args[@]}" >"$base.json" 2>"$base.err"
+  timeout "$run_timeout" "$hypermesh" "${args[@]}" >"$base.json" 2>"$base.err"
   echo $? >"$base.rc"
   stop_load
 }
@@ -127,4 +128,5 @@ while read -r name path; do
   (cd "$repo/crates/hypermesh-ebpf" && timeout 300 "$path" --test-threads=1 >"$out/tests/$name.log" 2>&1)
   echo $? >"$out/tests/$name.rc"
 done <"$tests"
+touch "$out/done"
 log done

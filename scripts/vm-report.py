@@ -39,7 +39,7 @@ def hist_total(hists):
     return sum(sum(h.get("hist", h)["slots"]) for h in hists)
 
 
-# How many events each program's `--json` output counted.
+# How many events each program's `--json` output counted (for a CLI without the `events` field).
 EVENTS = {
     "runqlat": lambda o: hist_total(o["histograms"]),
     "biolatency": lambda o: hist_total(o["histograms"]),
@@ -51,18 +51,28 @@ EVENTS = {
 }
 
 
-def run_record(rc_path):
-    """One run from runs/PHASE.PROGRAM.VARIANT.{rc,json,err}."""
-    phase, program, variant = rc_path.name[: -len(".rc")].split(".")
-    base = rc_path.with_suffix("")
-    rc = int(rc_path.read_text().strip() or -1)
+def events(program, out):
+    """The run's event count: the CLI's own `events` where it gives one, else summed here."""
+    return out["events"] if isinstance(out.get("events"), int) else EVENTS[program](out)
+
+
+def run_record(json_path):
+    """One run from runs/PHASE.PROGRAM.VARIANT.{json,err,rc} (no rc: it never ended)."""
+    base = json_path.with_suffix("")
+    phase, program, variant = base.name.split(".")
+    rc_path = json_path.with_suffix(".rc")
+    rc = int(rc_path.read_text().strip() or -1) if rc_path.exists() else None
     out = read_json(f"{base}.json")
     err = Path(f"{base}.err").read_text(errors="replace").strip()
     got = attached_variants(program, out) if out else set()
     wanted = VARIANT_NAMES.get(variant, variant)
     attached = bool(got) if variant == "auto" else wanted in got
     error = None
-    if rc != 0:
+    if rc is None:
+        error = "did not end: the guest stopped during this run"
+    elif rc == 124:
+        error = "timed out (scripts/vm-guest.sh's run_timeout)"
+    elif rc != 0:
         error = f"exit {rc}: {err.splitlines()[-1] if err else 'no message'}"
     elif variant != "auto" and not attached:
         error = f"asked for {wanted}, attached {'+'.join(sorted(got)) or 'nothing'}"
@@ -71,7 +81,7 @@ def run_record(rc_path):
         "variant": "+".join(sorted(got)) if variant == "auto" and got else wanted,
         "btf_visible": phase == "btf",
         "attached": attached,
-        "events": EVENTS[program](out) if out else 0,
+        "events": events(program, out) if out else 0,
         "error": error,
     }
 
@@ -212,7 +222,7 @@ def inventory(inv):
 def main(out_dir, report_path):
     out = Path(out_dir)
     kernel = (out / "kernel").read_text().strip() if (out / "kernel").exists() else None
-    runs = [run_record(p) for p in sorted((out / "runs").glob("*.rc"))]
+    runs = [run_record(p) for p in sorted((out / "runs").glob("*.json"))]
     report = {
         "kernel": kernel,
         "runs": runs,
@@ -223,7 +233,7 @@ def main(out_dir, report_path):
     }
     Path(report_path).write_text(json.dumps(report, indent=2) + "\n")
 
-    problems = [] if kernel and runs else ["the guest wrote no kernel or no runs (see guest.log)"]
+    problems = [] if (out / "done").exists() else ["the guest did not finish (see guest.log)"]
     for r in runs:
         if not r["attached"] or r["events"] == 0 or r["error"]:
             problems.append(
