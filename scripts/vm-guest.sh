@@ -13,15 +13,16 @@ set -uo pipefail
 # raw_tp without). Set it to the flag's name and every variant of the plan below is forced.
 variant_flag=""
 
-# What each program is run with: program, then its variants (as --variant takes them). Those
-# needing BTF (fentry, tp_btf) run with BTF visible, the others with it hidden.
+# What each program is run with: program, the variants (as --variant takes them) that need the
+# kernel's BTF and run with it visible, "|", those that must work without it and run with it
+# hidden. (biolatency's raw_tp reads kernel structs through CO-RE, so needs BTF.)
 plan=(
-  "runqlat     tp_btf raw_tp tracepoint"
-  "syscalls    tp_btf raw_tp tracepoint"
-  "exec        fentry kprobe tp_btf raw_tp tracepoint"
-  "tcp         tracepoint"
-  "biolatency  tp_btf raw_tp tracepoint"
-  "xdp-counter xdp_native xdp_generic"
+  "runqlat     tp_btf | raw_tp tracepoint"
+  "syscalls    tp_btf | raw_tp tracepoint"
+  "exec        fentry tp_btf | kprobe raw_tp tracepoint"
+  "tcp         | tracepoint"
+  "biolatency  tp_btf raw_tp | tracepoint"
+  "xdp-counter | xdp_native xdp_generic"
 )
 run_seconds=2
 run_timeout=120 # a TCG load takes 15-40 s: past this the run is stuck
@@ -67,21 +68,19 @@ run_one() {
   stop_load
 }
 
-# Runs the plan's variants that belong to PHASE (btf: those needing BTF; btf_hidden: the rest).
+# Runs the plan's variants that belong to PHASE (btf: left of "|", btf_hidden: right of it).
 run_phase() {
-  local phase=$1 line program variants v
+  local phase=$1 line program with without v
   for line in "${plan[@]}"; do
-    read -r program variants <<<"$line"
+    read -r program line <<<"$line"
+    with=${line%%|*} without=${line#*|}
     if [ -z "$variant_flag" ]; then
       run_one "$phase" "$program" auto
       continue
     fi
-    for v in $variants; do
-      case "$v:$phase" in
-        fentry:btf | tp_btf:btf) run_one "$phase" "$program" "$v" ;;
-        fentry:* | tp_btf:* | *:btf) ;;
-        *) run_one "$phase" "$program" "$v" ;;
-      esac
+    [ "$phase" = btf ] && line=$with || line=$without
+    for v in $line; do
+      run_one "$phase" "$program" "$v"
     done
   done
 }
@@ -122,10 +121,17 @@ run_phase btf
 unshare -m --propagation private "$0" --btf-hidden "$out" "$hypermesh"
 
 # The eBPF crate's integration tests, one binary at a time from its package root (as cargo
-# runs them), each bounded so one hang does not eat the CI's time.
+# runs them), each bounded so one hang does not eat the CI's time. Left out: the tests whose
+# thresholds assume native speed (TCG runs some 50x slower); the host's `cargo test` runs them.
+timing_tests=(our_per_event_cost_is_not_higher same_order_of_magnitude_per_busy_bucket)
+skips=()
+for t in "${timing_tests[@]}"; do
+  skips+=(--skip "$t")
+  echo "$t" >>"$out/tests/skipped"
+done
 while read -r name path; do
   log "test $name"
-  (cd "$repo/crates/hypermesh-ebpf" && timeout 300 "$path" --test-threads=1 >"$out/tests/$name.log" 2>&1)
+  (cd "$repo/crates/hypermesh-ebpf" && timeout 300 "$path" --test-threads=1 "${skips[@]}" >"$out/tests/$name.log" 2>&1)
   echo $? >"$out/tests/$name.rc"
 done <"$tests"
 touch "$out/done"
