@@ -5,6 +5,8 @@
 # Writes raw outputs only; scripts/vm-report.py turns them into report.json.
 #
 #   vm-guest.sh OUT HYPERMESH TESTS_LIST     (TESTS_LIST: "name path" per line)
+#   vm-guest.sh --host OUT HYPERMESH         (the runs only, on the host's kernel: run it inside
+#                                             `unshare -m -n`, which keeps its mounts and veth)
 #   vm-guest.sh --btf-hidden OUT HYPERMESH   (re-entered in a private mount namespace)
 set -uo pipefail
 
@@ -85,6 +87,36 @@ run_phase() {
   done
 }
 
+# A veth pair, its peer in a namespace, for XDP: packets sent from the peer arrive on $veth.
+setup_veth() {
+  ip netns add "$peer_ns"
+  ip link add "$veth" type veth peer name "$peer" netns "$peer_ns"
+  ip addr add 10.231.0.1/24 dev "$veth" && ip link set "$veth" up
+  ip -n "$peer_ns" addr add 10.231.0.2/24 dev "$peer" && ip -n "$peer_ns" link set "$peer" up
+  ip -n "$peer_ns" link set lo up
+}
+
+# Both phases; the second in a private mount namespace where the BTF is hidden.
+run_phases() {
+  run_phase btf
+  unshare -m --propagation private "$0" --btf-hidden "$out" "$hypermesh"
+}
+
+if [ "${1:-}" = --host ]; then
+  out=$2 hypermesh=$3
+  mkdir -p "$out/runs"
+  uname -r >"$out/kernel"
+  # Which hooks this kernel offers: a variant it does not is reported, not failed.
+  "$hypermesh" ebpf probe --json >"$out/probe.json"
+  ip link set lo up
+  setup_veth
+  run_phases
+  ip netns delete "$peer_ns"
+  rm -f /var/tmp/hm-load
+  touch "$out/done"
+  exit 0
+fi
+
 if [ "${1:-}" = --btf-hidden ]; then
   out=$2 hypermesh=$3
   : >/tmp/hm-no-btf
@@ -110,15 +142,8 @@ mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
 # A real filesystem where the tests and the load write with O_DIRECT (virtme-ng's is tmpfs).
 mkfs.ext4 -q -F /dev/nvme0n1 && mount /dev/nvme0n1 /var/tmp || log "no ext4 on /dev/nvme0n1"
-# A veth pair, its peer in a namespace, for XDP: packets sent from the peer arrive on $veth.
-ip netns add "$peer_ns"
-ip link add "$veth" type veth peer name "$peer" netns "$peer_ns"
-ip addr add 10.231.0.1/24 dev "$veth" && ip link set "$veth" up
-ip -n "$peer_ns" addr add 10.231.0.2/24 dev "$peer" && ip -n "$peer_ns" link set "$peer" up
-ip -n "$peer_ns" link set lo up
-
-run_phase btf
-unshare -m --propagation private "$0" --btf-hidden "$out" "$hypermesh"
+setup_veth
+run_phases
 
 # The eBPF crate's integration tests, one binary at a time from its package root (as cargo
 # runs them), each bounded so one hang does not eat the CI's time. Left out: the tests whose

@@ -5,7 +5,8 @@
 
 One row per program and kernel, one column per attach variant. A cell reads `N` (attached,
 counted N events), `0` (attached, counted nothing), `failed` (did not attach; the error is listed
-under the table) or `-` (not run on that kernel).
+under the table), `not offered` (the kernel has not that hook, or refuses it) or `-` (the program
+has no such variant).
 """
 
 import json
@@ -15,6 +16,8 @@ VARIANTS = ["fentry", "kprobe", "tp_btf", "raw_tp", "tracepoint", "xdp_native", 
 
 
 def cell(run):
+    if not run.get("offered", True):
+        return "not offered"
     if not run["attached"]:
         return "failed"
     return str(run["events"]) + ("" if not run["error"] else " (exit≠0)")
@@ -31,7 +34,7 @@ def main(paths):
             # A run that attached several kinds (one per hook) is listed under each.
             for variant in run["variant"].split("+"):
                 programs.setdefault(run["program"], {})[variant] = run
-            if run["error"]:
+            if run["error"] and run.get("offered", True):
                 notes.append(f"- {run['program']} {run['variant']} on {kernel}: {run['error']}")
         for program, runs in sorted(programs.items()):
             cells = [cell(runs[v]) if v in runs else "-" for v in VARIANTS]

@@ -3,9 +3,10 @@
 
     vm-report.py OUT_DIR REPORT_JSON
 
-report: {"kernel", "runs": [{"program", "variant", "btf_visible", "attached", "events", "error"}],
-"inventory": {"agrees", "differences", "compared"}, "tests": [{"binary", "test", "passed",
-"error"}], "health": null, "notes"}. Exits 1 when a run did not attach or counted nothing, a test
+report: {"kernel", "runs": [{"program", "variant", "btf_visible", "attached", "events", "error",
+"offered"}], "inventory": {"agrees", "differences", "compared"} (null for a run on the host),
+"tests": [{"binary", "test", "passed", "error"}], "tests_left_out", "health": null, "notes"}.
+Exits 1 when a run of a variant the kernel offers did not attach or counted nothing, a test
 failed, or the profile disagrees with lscpu, lsblk, nvme list or lstopo.
 """
 
@@ -64,8 +65,14 @@ def events(program, out):
     return out["events"] if isinstance(out.get("events"), int) else EVENTS[program](out)
 
 
-def run_record(json_path):
-    """One run from runs/PHASE.PROGRAM.VARIANT.{json,err,rc} (no rc: it never ended)."""
+# The probe's attach hook for each variant.
+PROBE_HOOK = {"raw_tp": "raw_tracepoint", "xdp_native": "xdp", "xdp_generic": "xdp"}
+
+
+def run_record(json_path, verdicts):
+    """One run from runs/PHASE.PROGRAM.VARIANT.{json,err,rc} (no rc: it never ended). `verdicts`:
+    the probe's attach verdicts, where known; a variant whose hook is not `supported` there did
+    not attach because this kernel does not offer it (`offered: false`), not by a fault."""
     base = json_path.with_suffix("")
     phase, program, variant = base.name.split(".")
     rc_path = json_path.with_suffix(".rc")
@@ -84,6 +91,7 @@ def run_record(json_path):
         error = f"exit {rc}: {err.splitlines()[-1] if err else 'no message'}"
     elif variant != "auto" and not attached:
         error = f"asked for {wanted}, attached {'+'.join(sorted(got)) or 'nothing'}"
+    verdict = verdicts.get(PROBE_HOOK.get(wanted, wanted), "supported")
     return {
         "program": program,
         "variant": "+".join(sorted(got)) if variant == "auto" and got else wanted,
@@ -91,6 +99,7 @@ def run_record(json_path):
         "attached": attached,
         "events": events(program, out) if out else 0,
         "error": error,
+        "offered": attached or verdict == "supported",
     }
 
 
@@ -149,7 +158,10 @@ def expected_kind(dev):
 
 
 def inventory(inv):
-    """Compares the profile with lscpu, lsblk, nvme list and lstopo; lists every difference."""
+    """Compares the profile with lscpu, lsblk, nvme list and lstopo; lists every difference.
+    None where nothing was collected (a run on the host)."""
+    if not inv.exists():
+        return None
     diffs, compared = [], {}
 
     def check(what, ours, **theirs):
@@ -230,7 +242,8 @@ def inventory(inv):
 def main(out_dir, report_path):
     out = Path(out_dir)
     kernel = (out / "kernel").read_text().strip() if (out / "kernel").exists() else None
-    runs = [run_record(p) for p in sorted((out / "runs").glob("*.json"))]
+    verdicts = (read_json(out / "probe.json") or {}).get("attach", {})
+    runs = [run_record(p, verdicts) for p in sorted((out / "runs").glob("*.json"))]
     report = {
         "kernel": kernel,
         "runs": runs,
@@ -246,14 +259,14 @@ def main(out_dir, report_path):
     Path(report_path).write_text(json.dumps(report, indent=2) + "\n")
 
     problems = [] if (out / "done").exists() else ["the guest did not finish (see guest.log)"]
-    for r in runs:
+    for r in filter(lambda r: r["offered"], runs):
         if not r["attached"] or r["events"] == 0 or r["error"]:
             problems.append(
                 f"{r['program']} {r['variant']} (BTF {'visible' if r['btf_visible'] else 'hidden'}): "
                 f"attached={r['attached']} events={r['events']} error={r['error']}"
             )
     problems += [f"test {t['binary']} {t['test']}: {t['error']}" for t in report["tests"] if not t["passed"]]
-    problems += [f"inventory: {d}" for d in report["inventory"]["differences"]]
+    problems += [f"inventory: {d}" for d in (report["inventory"] or {}).get("differences", [])]
     for p in problems:
         print(f"vm-report: FAILED: {p}", file=sys.stderr)
     return 1 if problems else 0
