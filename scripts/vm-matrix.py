@@ -5,8 +5,8 @@
 
 One row per program and kernel, one column per attach variant. A cell reads `N` (attached,
 counted N events), `0` (attached, counted nothing), `failed` (did not attach; the error is listed
-under the table), `not offered` (the kernel has not that hook, or refuses it) or `-` (the program
-has no such variant).
+under the table), the probe's verdict (`absent`, `denied`) where the kernel does not offer that
+hook, or `-` (the program has no such variant).
 """
 
 import json
@@ -17,7 +17,7 @@ VARIANTS = ["fentry", "kprobe", "tp_btf", "raw_tp", "tracepoint", "xdp_native", 
 
 def cell(run):
     if not run.get("offered", True):
-        return "not offered"
+        return run["probe_verdict"]
     if not run["attached"]:
         return "failed"
     return str(run["events"]) + ("" if not run["error"] else " (exit≠0)")

@@ -4,7 +4,7 @@
     vm-report.py OUT_DIR REPORT_JSON
 
 report: {"kernel", "runs": [{"program", "variant", "btf_visible", "attached", "events", "error",
-"offered"}], "inventory": {"agrees", "differences", "compared"} (null for a run on the host),
+"offered", "probe_verdict"}], "inventory": {"agrees", "differences", "compared"} (null for a run on the host),
 "tests": [{"binary", "test", "passed", "error"}], "tests_left_out", "health": null, "notes"}.
 Exits 1 when a run of a variant the kernel offers did not attach or counted nothing, a test
 failed, or the profile disagrees with lscpu, lsblk, nvme list or lstopo.
@@ -91,7 +91,10 @@ def run_record(json_path, verdicts):
         error = f"exit {rc}: {err.splitlines()[-1] if err else 'no message'}"
     elif variant != "auto" and not attached:
         error = f"asked for {wanted}, attached {'+'.join(sorted(got)) or 'nothing'}"
-    verdict = verdicts.get(PROBE_HOOK.get(wanted, wanted), "supported")
+    hook = PROBE_HOOK.get(wanted, wanted)
+    verdict = verdicts.get(hook, "supported")
+    if not attached and verdict != "supported":
+        error = f"not offered: the probe says attach.{hook} is {verdict}; {error}"
     return {
         "program": program,
         "variant": "+".join(sorted(got)) if variant == "auto" and got else wanted,
@@ -100,6 +103,7 @@ def run_record(json_path, verdicts):
         "events": events(program, out) if out else 0,
         "error": error,
         "offered": attached or verdict == "supported",
+        "probe_verdict": verdict,
     }
 
 
