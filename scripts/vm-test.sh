@@ -88,7 +88,7 @@ qemu=(
 
 echo "vm-test: booting $release under TCG" >&2
 # --verbose: the guest kernel's console goes to guest.log too (lockups, RCU stalls, oopses).
-PATH="$PWD/$venv/bin:$PATH" timeout 1500 vng --verbose --run "$kernel" --disable-kvm \
+PATH="$PWD/$venv/bin:$PATH" timeout 1200 vng --verbose --run "$kernel" --disable-kvm \
   --cpus 4 --memory 2G --numa 1G,cpus=0-1 --numa 1G,cpus=2-3 \
   --rwdir="$PWD/$dir/out" --qemu-opts="${qemu[*]}" \
   --exec "HYPERMESH_REQUIRE_ALL=${HYPERMESH_REQUIRE_ALL:-} scripts/vm-guest.sh $PWD/$dir/out $PWD/target/debug/hypermesh $PWD/$dir/tests.list" \
