@@ -28,15 +28,16 @@ fn source(kind: AllowedSourceKind, path: &str) -> Option<AllowedSource> {
     Some(AllowedSource { kind, path: path.to_string() })
 }
 
+/// An allowed list and its source.
+type Allowed = (Option<Vec<u32>>, Option<AllowedSource>);
+
 /// The allowed CPUs and nodes with their sources, after checking nothing failed.
-fn allowed(
-    tree: &Tree,
-) -> (Option<Vec<u32>>, Option<AllowedSource>, Option<Vec<u32>>, Option<AllowedSource>) {
+fn allowed(tree: &Tree) -> (Allowed, Allowed) {
     let p = profile(tree);
     assert!(p.errors.is_empty(), "{:?}", p.errors);
     let (cpu, numa) = (p.cpu.unwrap(), p.numa.unwrap());
     assert_eq!(cpu.logical_cpus, 16, "the machine's CPUs are all still reported");
-    (cpu.allowed, cpu.allowed_source, numa.allowed_nodes, numa.allowed_source)
+    ((cpu.allowed, cpu.allowed_source), (numa.allowed_nodes, numa.allowed_source))
 }
 
 const STATUS: &str =
@@ -56,7 +57,7 @@ fn cgroup_v2_cpuset_of_a_pod() {
     t.dir(&format!("{pod}/c1")).unwrap();
     t.file(&format!("{pod}/cpuset.cpus.effective"), "2-3,10-11\n").unwrap();
     t.file(&format!("{pod}/cpuset.mems.effective"), "1\n").unwrap();
-    let (cpus, cpu_src, nodes, node_src) = allowed(&t);
+    let ((cpus, cpu_src), (nodes, node_src)) = allowed(&t);
     assert_eq!(cpus, Some(vec![2, 3, 10, 11]));
     assert_eq!(cpu_src, source(AllowedSourceKind::CgroupV2, &format!("{pod}/cpuset.cpus.effective")));
     assert_eq!(nodes, Some(vec![1]));
@@ -82,7 +83,7 @@ fn cgroup_v1_cpuset_of_a_slurm_job_on_a_hybrid_host() {
     t.file(&format!("{job}/cpuset.cpus"), "4-7,12\n").unwrap();
     t.file(&format!("{job}/cpuset.effective_mems"), "0\n").unwrap();
     t.file(&format!("{job}/cpuset.mems"), "0\n").unwrap();
-    let (cpus, cpu_src, nodes, node_src) = allowed(&t);
+    let ((cpus, cpu_src), (nodes, node_src)) = allowed(&t);
     assert_eq!(cpus, Some(vec![4, 5, 6, 7]), "the effective set, not the configured one");
     assert_eq!(cpu_src, source(AllowedSourceKind::CgroupV1, &format!("{job}/cpuset.effective_cpus")));
     assert_eq!(nodes, Some(vec![0]));
@@ -101,7 +102,7 @@ fn cgroup_v1_without_effective_files_and_an_unset_child() {
     t.file(&format!("{parent}/c1/cpuset.mems"), "\n").unwrap();
     t.file(&format!("{parent}/cpuset.cpus"), "8-9\n").unwrap();
     t.file(&format!("{parent}/cpuset.mems"), "1\n").unwrap();
-    let (cpus, cpu_src, nodes, node_src) = allowed(&t);
+    let ((cpus, cpu_src), (nodes, node_src)) = allowed(&t);
     assert_eq!(cpus, Some(vec![8, 9]));
     assert_eq!(cpu_src, source(AllowedSourceKind::CgroupV1, &format!("{parent}/cpuset.cpus")));
     assert_eq!(nodes, Some(vec![1]));
@@ -114,7 +115,7 @@ fn proc_self_status_without_a_cpuset_hierarchy() {
     t.file("/proc/self/status", "Name:\tx\nCpus_allowed_list:\t0-3,8\nMems_allowed_list:\t0\n").unwrap();
     t.file("/proc/self/cgroup", "0::/\n").unwrap();
     t.file("/proc/self/mountinfo", "22 1 254:0 / / rw - ext4 /dev/vda rw\n").unwrap();
-    let (cpus, cpu_src, nodes, node_src) = allowed(&t);
+    let ((cpus, cpu_src), (nodes, node_src)) = allowed(&t);
     assert_eq!(cpus, Some(vec![0, 1, 2, 3, 8]));
     assert_eq!(cpu_src, source(AllowedSourceKind::ProcStatus, "/proc/self/status"));
     assert_eq!(nodes, Some(vec![0]));
@@ -124,7 +125,7 @@ fn proc_self_status_without_a_cpuset_hierarchy() {
 #[test]
 fn no_source_is_unknown_and_a_bad_one_is_reported() {
     let (_d, t) = machine();
-    assert_eq!(allowed(&t), (None, None, None, None));
+    assert_eq!(allowed(&t), ((None, None), (None, None)));
     t.file("/proc/self/status", "Cpus_allowed_list:\tgarbage\nMems_allowed_list:\t0\n").unwrap();
     let p = profile(&t);
     assert_eq!(p.cpu.unwrap().allowed, None);
@@ -273,7 +274,7 @@ fn smbios_type_17_entries() {
     t.file(&format!("{entries}/17-0/raw"), &dimm).unwrap();
     t.file(&format!("{entries}/17-1/raw"), &empty).unwrap();
     // Sorted by number, not by name; other types are not read.
-    t.file(&format!("{entries}/17-10/raw"), &memory_device(0x15, 0x110a, &[(0x0C, &[0xFF, 0xFF])], &[]))
+    t.file(&format!("{entries}/17-10/raw"), memory_device(0x15, 0x110a, &[(0x0C, &[0xFF, 0xFF])], &[]))
         .unwrap();
     t.file(&format!("{entries}/16-0/raw"), [16u8, 0x17, 0, 0]).unwrap();
     let p = profile(&t);

@@ -25,10 +25,10 @@ fn parse_dmidecode(text: &str) -> HashMap<u16, HashMap<String, String>> {
             }
             let hex = rest.split(',').next().unwrap_or_default();
             current = u16::from_str_radix(hex, 16).ok().map(|h| (h, HashMap::new()));
-        } else if let (Some((_, fields)), Some(kv)) = (current.as_mut(), line.strip_prefix('\t')) {
-            if let Some((k, v)) = kv.split_once(": ") {
-                fields.insert(k.trim().to_string(), v.trim().to_string());
-            }
+        } else if let (Some((_, fields)), Some((k, v))) =
+            (current.as_mut(), line.strip_prefix('\t').and_then(|kv| kv.split_once(": ")))
+        {
+            fields.insert(k.trim().to_string(), v.trim().to_string());
         }
     }
     if let Some((h, fields)) = current {
