@@ -81,7 +81,7 @@ fn two_socket_numa() -> HostProfile {
     HostProfile {
         backend: "test".into(),
         cpu: Some(cpu),
-        numa: Some(Numa { nodes: vec![node(0), node(1)] }),
+        numa: Some(Numa { nodes: vec![node(0), node(1)], ..Default::default() }),
         memory: Some(Memory {
             total_bytes: MEM_TOTAL,
             available_bytes: Some(MEM_TOTAL / 2),

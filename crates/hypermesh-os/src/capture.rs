@@ -4,12 +4,19 @@
 //! A full profile runs over a recording [`FsRoot`]; every path it used is then copied into a
 //! tar.gz: regular files with their content, every symbolic link met on the way (targets kept as
 //! they are, so relative links still work under the new root), listed directories with their
-//! sub-directories and links, and the directories above all of these.
+//! sub-directories and links, and the directories above all of these. One usage sample is
+//! recorded the same way, so that `usage --root` finds the counters and the process's cgroup.
+//!
+//! [`capture_to_file`] writes the archive to a temporary file beside the destination, fsyncs
+//! it and renames it into place: a failure (ENOSPC, a signal) never leaves a partial archive
+//! under the destination's name, and a symbolic link at the destination is refused, never
+//! written through.
 
 use crate::error::{Error, Result};
 use crate::linux::LinuxBackend;
 use crate::profile::{HostProfile, detect};
 use crate::root::{Access, FsRoot, MAX_FILE_BYTES, components_rev};
+use crate::usage::Sampler;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -35,12 +42,65 @@ pub struct Stats {
     pub bytes: u64,
 }
 
-/// Runs a full profile over `root` while recording, and writes the archive of what it read
-/// as gzip-compressed tar to `out`. Returns the profile and the archive's counts.
+/// Runs a full profile and one usage sample over `root` while recording, and writes the
+/// archive of what they read as gzip-compressed tar to `out`. Returns the profile and the
+/// archive's counts.
 pub fn capture(root: FsRoot, out: impl Write) -> Result<(HostProfile, Stats)> {
+    let usage_root = FsRoot::new(root.dir())?.recording();
     let (profile, backend) = profile_recorded(root);
-    let stats = write_archive(backend.root(), &backend.root().recorded(), out)?;
+    let mut sampler = Sampler::new(usage_root);
+    sampler.sample();
+    let mut recorded = backend.root().recorded();
+    recorded.extend(sampler.root().recorded());
+    recorded.sort_unstable();
+    recorded.dedup();
+    let stats = write_archive(backend.root(), &recorded, out)?;
     Ok((profile, stats))
+}
+
+/// [`capture`] into the file `dest`, atomically: written to a new temporary file in the same
+/// directory, fsync'd, renamed over `dest`, and the directory fsync'd. A symbolic link at
+/// `dest` is refused (its target is left untouched); on any failure the temporary file is
+/// removed and `dest` is as it was.
+pub fn capture_to_file(root: FsRoot, dest: &Path) -> Result<(HostProfile, Stats)> {
+    match std::fs::symlink_metadata(dest) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(Error::io(
+                dest,
+                std::io::Error::other("is a symbolic link; refusing to write through it"),
+            ));
+        }
+        Ok(meta) if meta.is_dir() => {
+            return Err(Error::io(dest, std::io::Error::other("is a directory")));
+        }
+        _ => {}
+    }
+    let name = dest.file_name().ok_or_else(|| Error::io(dest, std::io::Error::other("no file name")))?;
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    // create_new: O_CREAT|O_EXCL, which never follows a link at the temporary name either.
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| Error::io(&tmp, e))?;
+    let written = (|| {
+        let mut out = std::io::BufWriter::new(file);
+        let result = capture(root, &mut out)?;
+        let file = out.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, dest).map_err(|e| Error::io(dest, e))?;
+        Ok(result)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    let result = written?;
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))?;
+    Ok(result)
 }
 
 /// Runs a full profile over `root` while recording; the backend's root then lists every path

@@ -315,3 +315,35 @@ fn broken_entries_are_problems_not_failures() {
     assert_eq!(amd.notes.len(), 3, "{:?}", amd.notes);
     assert!(amd.notes[0].starts_with("amdgpu mem_info_vram_total: expected a number"), "{:?}", amd.notes);
 }
+
+#[test]
+fn function_without_uevent_is_found_from_its_id_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let dev = d.join("sys/devices/pci0000:00/0000:00:01.0/0000:41:00.0");
+    for (name, text) in [
+        ("class", "0x030200\n"),
+        ("vendor", "0x10de\n"),
+        ("device", "0x2330\n"),
+        ("subsystem_vendor", "0x10de\n"),
+        ("subsystem_device", "0x16c1\n"),
+    ] {
+        write(&dev.join(name), text);
+    }
+    std::fs::create_dir_all(d.join("sys/bus/pci/drivers/nvidia")).unwrap();
+    symlink("../../../../bus/pci/drivers/nvidia", dev.join("driver")).unwrap();
+    let bus = d.join("sys/bus/pci/devices");
+    std::fs::create_dir_all(&bus).unwrap();
+    symlink("../../../devices/pci0000:00/0000:00:01.0/0000:41:00.0", bus.join("0000:41:00.0")).unwrap();
+    let (gpus, problems) = run(d);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(gpus.len(), 1, "{gpus:?}");
+    let g = find(&gpus, "0000:41:00.0");
+    assert_eq!(
+        (g.vendor_id.as_str(), g.device_id.as_str(), g.class_code.as_str()),
+        ("10de", "2330", "030200")
+    );
+    assert_eq!(g.subsystem_device_id.as_deref(), Some("16c1"));
+    assert_eq!(g.driver.as_deref(), Some("nvidia"));
+    assert_eq!(g.kind, Some(GpuKind::Discrete));
+}

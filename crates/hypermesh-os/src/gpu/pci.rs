@@ -4,7 +4,8 @@
 //! Each function's `uevent` holds driver, class, vendor/device and subsystem ids in one small
 //! file, so enumeration costs one read per PCI function. A DRM node whose PCI device is not
 //! listed under `/sys/bus/pci/devices` (partial captures) is added from its own `device/uevent`.
-//! DRM nodes of non-PCI devices (simpledrm, SoC GPUs) are not reported.
+//! DRM nodes of non-PCI devices (simpledrm, SoC GPUs) are not reported. A function without a
+//! `uevent` (captured by another tool) is read from its `class`, `vendor` and `device` files.
 
 use crate::error::{Error, Result};
 use crate::profile::Problems;
@@ -121,11 +122,33 @@ fn is_node(name: &str, prefix: &str) -> bool {
     name.strip_prefix(prefix).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Reads `DIR/uevent` of a PCI function: its address, ids and driver.
+/// Reads `DIR/uevent` of a PCI function: its address, ids and driver. Without a `uevent`
+/// (captures made by other tools), from its `class`, `vendor`, `device` and `subsystem_*`
+/// attribute files, the directory's name and the `driver` link; when those are missing too,
+/// the `uevent` error is returned.
 fn read_function(root: &FsRoot, dir: &str) -> Result<(String, PciIds, Option<String>)> {
     let path = format!("{dir}/uevent");
-    let text = root.read_string(&path)?;
-    parse_uevent(&text).map_err(|m| Error::parse(&path, m))
+    match root.read_string(&path) {
+        Ok(text) => parse_uevent(&text).map_err(|m| Error::parse(&path, m)),
+        Err(e) if e.is_not_found() => from_attributes(root, dir).ok_or(e),
+        Err(e) => Err(e),
+    }
+}
+
+/// The identity of a PCI function from its attribute files (`0x030000`, `0x10de`...).
+fn from_attributes(root: &FsRoot, dir: &str) -> Option<(String, PciIds, Option<String>)> {
+    let hex = |name: &str| {
+        let text = root.read_opt(&format!("{dir}/{name}"))?;
+        u32::from_str_radix(text.trim_start_matches("0x"), 16).ok()
+    };
+    let id = |name: &str| hex(name).and_then(|v| u16::try_from(v).ok());
+    let class = hex("class").filter(|c| *c <= 0xff_ffff)?;
+    let (vendor, device) = (id("vendor")?, id("device")?);
+    let subsystem = id("subsystem_vendor").zip(id("subsystem_device"));
+    let resolved = root.resolve(dir).ok()?;
+    let address = resolved.rsplit('/').next().filter(|a| is_pci_address(a))?.to_ascii_lowercase();
+    let driver = root.link_name(&format!("{dir}/driver"));
+    Some((address, PciIds { class, vendor, device, subsystem }, driver))
 }
 
 /// Parses a PCI `uevent` (`DRIVER=`, `PCI_CLASS=`, `PCI_ID=`, `PCI_SUBSYS_ID=`, `PCI_SLOT_NAME=`).

@@ -1,8 +1,9 @@
-//! memory section: `/proc/meminfo`, huge pages (`/sys/kernel/mm/hugepages`) and the
-//! transparent huge page mode.
+//! memory section: `/proc/meminfo`, huge pages (`/sys/kernel/mm/hugepages`), the transparent
+//! huge page mode, and the memory parts: DIMMs (SMBIOS), memory-side caches, pmem and DAX.
 
 use crate::error::{Error, Result};
 use crate::linux::meminfo::Meminfo;
+use crate::linux::{memory_side, pmem, smbios};
 use crate::model::{HugePages, Memory};
 use crate::profile::Problems;
 use crate::root::FsRoot;
@@ -39,6 +40,10 @@ pub fn detect(root: &FsRoot, problems: &mut Problems) -> Result<Memory> {
         transparent_hugepage: root
             .read_opt("/sys/kernel/mm/transparent_hugepage/enabled")
             .and_then(|t| bracketed(&t).map(str::to_string)),
+        dimms: smbios::detect(root, problems),
+        side_caches: memory_side::detect(root, problems),
+        pmem: pmem::namespaces(root, problems),
+        dax: pmem::dax_devices(root, problems),
     })
 }
 

@@ -5,14 +5,18 @@ use crate::model::{Cpu, Gpu, Memory, Network, Numa, Platform, Storage};
 use crate::profile::{Backend, Problems};
 use crate::root::FsRoot;
 
+pub mod allowed;
 pub mod cpu;
 pub mod devpath;
 pub mod meminfo;
 pub mod memory;
+pub mod memory_side;
 pub mod mountinfo;
 pub mod network;
 pub mod numa;
 pub mod platform;
+pub mod pmem;
+pub mod smbios;
 pub mod storage;
 
 /// Reads a Linux host (live or captured) through its /proc and /sys.

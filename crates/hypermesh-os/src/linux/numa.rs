@@ -56,7 +56,9 @@ pub fn detect(root: &FsRoot, problems: &mut Problems) -> Result<Numa> {
             hugepages,
         });
     }
-    Ok(Numa { nodes })
+    let allowed = crate::linux::allowed::detect(root, crate::linux::allowed::Resource::Mems, problems);
+    let (allowed_nodes, allowed_source) = allowed.unzip();
+    Ok(Numa { nodes, allowed_nodes, allowed_source })
 }
 
 /// Node ids from `node/online` (else `possible`, else the `node*` directories).

@@ -33,6 +33,11 @@ pub struct Cpu {
     pub possible: Vec<u32>,
     /// CPUs isolated from the scheduler (`isolcpus`).
     pub isolated: Vec<u32>,
+    /// CPUs this process may run on (its cgroup cpuset), beside what the machine has; `None`
+    /// when no source could be read. See `allowed_source`.
+    pub allowed: Option<Vec<u32>>,
+    /// Where `allowed` was read.
+    pub allowed_source: Option<super::AllowedSource>,
     /// ISA feature flags (x86 `flags`, ARM `Features`, ...), sorted.
     pub flags: Vec<String>,
     /// Cache hierarchy, one entry per distinct cache instance kind (level+type).

@@ -3,6 +3,7 @@
 //! Field names are snake_case, sizes are bytes as integers, and a value that cannot be known
 //! is `None` (`null` in JSON), never a made-up 0 or -1.
 
+mod allowed;
 mod cpu;
 mod gpu;
 mod memory;
@@ -11,6 +12,7 @@ mod numa;
 mod platform;
 mod storage;
 
+pub use allowed::*;
 pub use cpu::*;
 pub use gpu::*;
 pub use memory::*;

@@ -5,6 +5,11 @@ use serde::{Deserialize, Serialize};
 pub struct Numa {
     /// Nodes, by id.
     pub nodes: Vec<NumaNode>,
+    /// Memory nodes this process may allocate from (its cgroup cpuset), beside the nodes the
+    /// machine has; `None` when no source could be read. See `allowed_source`.
+    pub allowed_nodes: Option<Vec<u32>>,
+    /// Where `allowed_nodes` was read.
+    pub allowed_source: Option<super::AllowedSource>,
 }
 
 /// One NUMA node.

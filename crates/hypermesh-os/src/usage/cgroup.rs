@@ -83,7 +83,34 @@ struct Membership<'a> {
     path: &'a str,
 }
 
-impl CgroupFiles {
+/// The process's place in every mounted cgroup hierarchy, from `/proc/self/cgroup` and
+/// `/proc/self/mountinfo` under a root (under an alternate root: the process the capture was
+/// taken from).
+#[derive(Debug, Clone)]
+pub(crate) struct Hierarchies {
+    /// Hierarchies in use.
+    pub version: CgroupVersion,
+    /// The unified (v2) hierarchy's levels, when the process is in a mounted one.
+    unified: Option<Levels>,
+    /// The levels of the v1 hierarchies that carry cpu, memory and cpuset.
+    cpu_v1: Option<Levels>,
+    memory_v1: Option<Levels>,
+    cpuset_v1: Option<Levels>,
+    /// The process's cgroup path (in the v1 memory hierarchy when that is used, else unified).
+    path: String,
+}
+
+/// Where the process's cpuset is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CpusetDirs {
+    /// True for a v1 cpuset hierarchy (`cpuset.effective_cpus`), false for v2
+    /// (`cpuset.cpus.effective`).
+    pub v1: bool,
+    /// The cgroup's directory first, then each parent up to the mount point.
+    pub dirs: Vec<String>,
+}
+
+impl Hierarchies {
     /// Finds the process's cgroups; `Err` when the process is in none (no cgroup filesystem).
     pub(crate) fn discover(root: &FsRoot) -> Result<Self> {
         let cgroup_text = root.read_string("/proc/self/cgroup")?;
@@ -110,8 +137,8 @@ impl CgroupFiles {
                 .find(|m| m.fs_type == "cgroup" && m.super_options.split(',').any(|o| o == ctl))?;
             Some(levels(mount, member.path))
         };
-        let (cpu_v1, mem_v1, cpuset_v1) = (v1("cpu"), v1("memory"), v1("cpuset"));
-        let any_v1 = cpu_v1.is_some() || mem_v1.is_some() || cpuset_v1.is_some();
+        let (cpu_v1, memory_v1, cpuset_v1) = (v1("cpu"), v1("memory"), v1("cpuset"));
+        let any_v1 = cpu_v1.is_some() || memory_v1.is_some() || cpuset_v1.is_some();
         let version = match (any_v1, unified.is_some()) {
             (true, true) => CgroupVersion::Hybrid,
             (true, false) => CgroupVersion::V1,
@@ -120,6 +147,33 @@ impl CgroupFiles {
                 return Err(Error::Unavailable("the process is in no mounted cgroup hierarchy".into()));
             }
         };
+        let memory_member = members.iter().find(|m| m.controllers.contains(&"memory"));
+        let unified_member = members.iter().find(|m| m.controllers.is_empty());
+        let path = if memory_v1.is_some() { memory_member } else { unified_member.or(memory_member) }
+            .or(members.first())
+            .map(|m| m.path.to_string())
+            .unwrap_or_default();
+        Ok(Hierarchies { version, unified, cpu_v1, memory_v1, cpuset_v1, path })
+    }
+
+    /// Where the cpuset is read: the v1 cpuset hierarchy when one carries it, else the
+    /// unified one; `None` when neither is mounted.
+    pub(crate) fn cpuset(&self) -> Option<CpusetDirs> {
+        match (&self.cpuset_v1, &self.unified) {
+            (Some(l), _) => Some(CpusetDirs { v1: true, dirs: l.dirs.clone() }),
+            (None, Some(l)) => Some(CpusetDirs { v1: false, dirs: l.dirs.clone() }),
+            (None, None) => None,
+        }
+    }
+}
+
+impl CgroupFiles {
+    /// Finds the process's cgroups and opens their limit files; `Err` when the process is in
+    /// none (no cgroup filesystem).
+    pub(crate) fn discover(root: &FsRoot) -> Result<Self> {
+        let h = Hierarchies::discover(root)?;
+        let (version, path) = (h.version, h.path.clone());
+        let (cpu_v1, mem_v1, cpuset_v1, unified) = (h.cpu_v1, h.memory_v1, h.cpuset_v1, h.unified);
         let open_all = |dirs: &[String], file: &str| -> Vec<Source> {
             dirs.iter().filter_map(|d| Source::existing(root, format!("{d}/{file}"))).collect()
         };
@@ -160,13 +214,6 @@ impl CgroupFiles {
         };
         let leaf = v2_dirs.first();
         let psi = |file: &str| leaf.and_then(|d| Source::existing(root, format!("{d}/{file}")));
-        // The path of the hierarchy the memory figures come from (v1 memory, else unified).
-        let memory_member = members.iter().find(|m| m.controllers.contains(&"memory"));
-        let unified_member = members.iter().find(|m| m.controllers.is_empty());
-        let path = if mem_v1.is_some() { memory_member } else { unified_member.or(memory_member) }
-            .or(members.first())
-            .map(|m| m.path.to_string())
-            .unwrap_or_default();
         Ok(CgroupFiles {
             version,
             path,

@@ -201,6 +201,7 @@ pub fn sample_profile() -> HostProfile {
                     ..Default::default()
                 })
                 .collect(),
+            ..Default::default()
         }),
         memory: Some(Memory {
             total_bytes: 270_000_000_000,

@@ -10,18 +10,16 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 pub struct Args {
     /// Archive to write (.tar.gz); unpack it and pass the folder to `--root` to read it back.
+    /// Written to a temporary file and renamed into place; a symbolic link here is refused.
     pub out: PathBuf,
 }
 
-/// Runs a full profile while recording what it reads, then writes those files to the archive.
+/// Runs a full profile and a usage sample while recording what they read, then writes those
+/// files to the archive.
 pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     let root = global.fs_root()?;
-    let file =
-        std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    let mut out = std::io::BufWriter::new(file);
-    let (profile, stats) =
-        capture::capture(root, &mut out).with_context(|| format!("writing {}", args.out.display()))?;
-    std::io::Write::flush(&mut out).with_context(|| format!("writing {}", args.out.display()))?;
+    let (profile, stats) = capture::capture_to_file(root, &args.out)
+        .with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!(
         "wrote {}: {} files ({} bytes), {} links, {} directories",
         args.out.display(),

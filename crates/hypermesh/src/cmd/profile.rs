@@ -2,6 +2,7 @@
 
 use super::Global;
 use super::output::{Table, bytes, key_values, opt, opt_bytes, snake_name};
+use hypermesh_os::model::{AllowedSource, Memory};
 use hypermesh_os::{HostProfile, Section, cpulist, detect};
 use std::process::ExitCode;
 
@@ -109,6 +110,7 @@ pub fn render(p: &HostProfile) -> String {
                 ("threads/core", c.threads_per_core.to_string()),
                 ("offline cpus", list_or_none(&c.offline)),
                 ("isolated cpus", list_or_none(&c.isolated)),
+                ("allowed cpus", allowed(c.allowed.as_deref(), c.allowed_source.as_ref())),
                 (
                     "frequency",
                     c.frequency
@@ -161,6 +163,8 @@ pub fn render(p: &HostProfile) -> String {
             ]);
         }
         out += &t.render();
+        out +=
+            &format!("allowed nodes: {}\n", allowed(n.allowed_nodes.as_deref(), n.allowed_source.as_ref()));
         out.push('\n');
     }
     if let Some(m) = &p.memory {
@@ -186,6 +190,7 @@ pub fn render(p: &HostProfile) -> String {
                 ("transparent hugepages", opt(m.transparent_hugepage.clone())),
             ],
         );
+        out += &memory_parts(m);
         out.push('\n');
     }
     if let Some(s) = &p.storage {
@@ -259,6 +264,86 @@ pub fn render(p: &HostProfile) -> String {
         for e in &p.errors {
             out += &format!("  {e}\n");
         }
+    }
+    out
+}
+
+/// An allowed set with where it was read: `0-3 (cgroup_v2 /sys/fs/cgroup/x/cpuset.cpus.effective)`.
+fn allowed(list: Option<&[u32]>, source: Option<&AllowedSource>) -> String {
+    match (list, source) {
+        (Some(l), Some(s)) => {
+            format!("{} ({} {})", list_or_none(l), snake_name(s.kind).unwrap_or_default(), s.path)
+        }
+        (Some(l), None) => list_or_none(l),
+        (None, _) => "unknown".into(),
+    }
+}
+
+/// The tables of the memory parts that are present: DIMMs, memory-side caches, pmem, DAX.
+fn memory_parts(m: &Memory) -> String {
+    let mut out = String::new();
+    if let Some(dimms) = m.dimms.as_ref().filter(|d| !d.is_empty()) {
+        let mut t =
+            Table::new(&["  DIMM", "BANK", "SIZE", "TYPE", "SPEED", "MANUFACTURER", "PART NUMBER", "RANK"]);
+        for d in dimms {
+            let size = if d.populated { opt_bytes(d.size_bytes) } else { "empty".into() };
+            let speed = match (d.speed_mts, d.configured_speed_mts) {
+                (Some(max), Some(now)) if now != max => format!("{now}/{max} MT/s"),
+                (Some(s), _) | (None, Some(s)) => format!("{s} MT/s"),
+                (None, None) => "-".into(),
+            };
+            t.row(vec![
+                format!("  {}", d.locator.as_deref().unwrap_or("-")),
+                opt(d.bank_locator.clone()),
+                size,
+                opt(d.memory_type.clone()),
+                speed,
+                opt(d.manufacturer.clone()),
+                opt(d.part_number.clone()),
+                opt(d.rank),
+            ]);
+        }
+        out += &t.render();
+    }
+    if !m.side_caches.is_empty() {
+        let mut t = Table::new(&["  MEMORY-SIDE CACHE", "NODE", "SIZE", "LINE", "INDEXING", "WRITE POLICY"]);
+        for c in &m.side_caches {
+            t.row(vec![
+                format!("  L{}", c.level),
+                c.node.to_string(),
+                opt_bytes(c.size_bytes),
+                opt_bytes(c.line_size_bytes),
+                opt(c.indexing.clone()),
+                opt(c.write_policy.clone()),
+            ]);
+        }
+        out += &t.render();
+    }
+    if !m.pmem.is_empty() {
+        let mut t = Table::new(&["  PMEM NAMESPACE", "MODE", "SIZE", "NODE", "BLOCK DEVICE"]);
+        for n in &m.pmem {
+            t.row(vec![
+                format!("  {}", n.name),
+                opt(n.mode.clone()),
+                opt_bytes(n.size_bytes),
+                opt(n.numa_node),
+                opt(n.block_device.clone()),
+            ]);
+        }
+        out += &t.render();
+    }
+    if !m.dax.is_empty() {
+        let mut t = Table::new(&["  DAX DEVICE", "MODE", "SIZE", "NODE", "TARGET NODE"]);
+        for d in &m.dax {
+            t.row(vec![
+                format!("  {}", d.name),
+                opt(d.mode.clone()),
+                opt_bytes(d.size_bytes),
+                opt(d.numa_node),
+                opt(d.target_node),
+            ]);
+        }
+        out += &t.render();
     }
     out
 }

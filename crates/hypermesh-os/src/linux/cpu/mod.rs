@@ -60,6 +60,8 @@ pub fn detect(root: &FsRoot, problems: &mut Problems) -> Result<Cpu> {
         },
     );
     let numa_of = crate::linux::numa::cpu_nodes(root);
+    let (allowed, allowed_source) =
+        crate::linux::allowed::detect(root, crate::linux::allowed::Resource::Cpus, problems).unzip();
     let logical = sets
         .present
         .iter()
@@ -98,6 +100,8 @@ pub fn detect(root: &FsRoot, problems: &mut Problems) -> Result<Cpu> {
         present: sets.present,
         possible: sets.possible,
         isolated: sets.isolated,
+        allowed,
+        allowed_source,
         flags: cpuinfo.flags,
         caches,
         kinds,
