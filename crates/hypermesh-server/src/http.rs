@@ -7,6 +7,7 @@
 //! | `/v1/usage` | rates since the previous reading (scrape or call), as `hypermesh usage --json` |
 //! | `/v1/assets` | assets and allocations, as `hypermesh assets --json` |
 //! | `/v1/ebpf/probe` | this kernel's eBPF support, as `hypermesh ebpf probe --quick --json` |
+//! | `/v1/health` | hardware health (at most a minute old), as `hypermesh health --json` |
 //! | `/healthz` | `ok` while the server runs |
 //! | `/` | a short index of the above |
 //!
@@ -50,6 +51,7 @@ pub fn router(app: Arc<App>, auth: Option<Arc<BasicAuth>>) -> Router {
         .route("/v1/usage", get(usage))
         .route("/v1/assets", get(assets))
         .route("/v1/ebpf/probe", get(ebpf_probe))
+        .route("/v1/health", get(|State(app): State<Arc<App>>| async move { health_json(&app) }))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/", get(index))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found; see / for the endpoints\n") })
@@ -91,6 +93,13 @@ async fn ebpf_probe(State(app): State<Arc<App>>) -> Response {
     match app.sources.ebpf_probe() {
         Ok(probe) => json(serde_json::to_string_pretty(&*probe)),
         Err(why) => unavailable(&format!("eBPF probe: {why}")),
+    }
+}
+
+fn health_json(app: &App) -> Response {
+    match app.sources.health.report() {
+        Ok(report) => json(serde_json::to_string_pretty(&*report)),
+        Err(e) => unavailable(&format!("health: {e}")),
     }
 }
 
