@@ -119,3 +119,49 @@ fn hwmon_edac_and_thermal_match_node_exporters_golden_output() {
     assert!(missing.is_empty(), "missing from ours: {missing:#?}");
     assert!(mine_covered.is_empty(), "ours but not node_exporter's: {mine_covered:#?}");
 }
+
+/// Every metric the alerting rules use exists: the health ones in the collector's output for a
+/// report with an NVMe log and a thermal trip point, the asset ones in the assets collector.
+#[test]
+fn alerting_rules_use_metrics_that_exist() {
+    use hypermesh_os::health::disks::{DiskHealth, Protocol};
+    use hypermesh_os::health::thermal::{ThermalZone, TripPoint};
+    use hypermesh_os::health::{HealthReport, nvme};
+    let Some((_tmp, dir)) = unpack_fixture("node_exporter") else { return };
+    let mut report: HealthReport = health::check(&FsRoot::new(&dir).unwrap());
+    let log = nvme::parse(&[0u8; 512]).unwrap();
+    report.disks.push(DiskHealth {
+        device: "nvme9".into(),
+        protocol: Some(Protocol::Nvme),
+        assessment: log.assess(),
+        nvme: Some(log),
+        ..DiskHealth::default()
+    });
+    report.thermal_zones.push(ThermalZone {
+        name: "thermal_zone9".into(),
+        zone: 9,
+        temperature_celsius: Some(40.0),
+        trip_points: vec![TripPoint { index: 0, kind: "critical".into(), temperature_celsius: 105.0 }],
+        ..ThermalZone::default()
+    });
+    let mut registry = Registry::with_prefix("hypermesh");
+    register(&mut registry, &report);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    let exposed: std::collections::BTreeSet<String> = samples(&text).into_keys().map(|(n, _)| n).collect();
+    let rules = include_str!("../../../deploy/prometheus/alerts.yaml");
+    let assets = include_str!("../src/collectors/assets.rs");
+    let mut used: Vec<&str> = rules
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("hypermesh_"))
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    assert!(used.len() >= 10, "{used:?}");
+    for name in used {
+        match name.strip_prefix("hypermesh_asset_") {
+            Some(family) => assert!(assets.contains(&format!("\"asset_{family}\"")), "{name}"),
+            None => assert!(exposed.contains(name), "{name} is not exposed: {exposed:#?}"),
+        }
+    }
+}
