@@ -73,6 +73,10 @@ class Comparison:
 def disk_name(smartctl):
     """hypermesh's disk name for a smartctl report: /dev/nvme0n1 -> nvme0, /dev/sda -> sda."""
     name = smartctl.get("device", {}).get("name", "")
+    if not name:
+        # A device smartctl cannot open or type has no "device" object: take the name asked for.
+        argv = smartctl.get("smartctl", {}).get("argv", [])
+        name = argv[-1] if argv else ""
     base = name.rsplit("/", 1)[-1]
     m = re.fullmatch(r"(nvme\d+)(n\d+)?", base)
     return m.group(1) if m else base

@@ -145,9 +145,10 @@ fn vm_health_compare_script() {
         "temperature": {"current": 36},
         "power_on_time": {"hours": 0x1234}
     });
+    // What smartctl 7.3 prints for a virtio disk: no "device" object at all.
     let vda = write(
         "vda.json",
-        &serde_json::json!({"device": {"name": "/dev/vda"}, "smartctl": {"exit_status": 1}}),
+        &serde_json::json!({"smartctl": {"argv": ["smartctl", "-j", "-a", "/dev/vda"], "exit_status": 1}}),
     );
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/vm-health-compare.py");
     let run = |files: &[&str]| Command::new(python).arg(script).args(files).output().unwrap();

@@ -142,8 +142,8 @@ pub struct AtaRegisters {
 }
 
 /// Decodes sense data in descriptor format (0x72/0x73, with the ATA Status Return descriptor
-/// 0x09 when present) or fixed format (0x70/0x71, where SAT puts the ATA registers in the
-/// INFORMATION and COMMAND-SPECIFIC INFORMATION fields). `None` for anything else or too short.
+/// 0x09 when present) or fixed format (0x70/0x71, where SAT puts error, status, device and count in the
+/// INFORMATION field and LBA low, mid, high in bytes 9–11). `None` for anything else or too short.
 pub fn parse_sense(sense: &[u8]) -> Option<Sense> {
     let code = sense.first()? & 0x7f;
     match code {
@@ -180,9 +180,9 @@ pub fn parse_sense(sense: &[u8]) -> Option<Sense> {
                     status: s[4],
                     device: s[5],
                     count: s[6],
-                    lba_high: s[9],
+                    lba_low: s[9],
                     lba_mid: s[10],
-                    lba_low: s[11],
+                    lba_high: s[11],
                 });
             }
             Some(out)
@@ -322,8 +322,9 @@ mod tests {
         s[2] = 0x01;
         s[3] = 0x00; // error
         s[4] = 0x50; // status
-        s[9] = 0xc2; // lba high
+        s[9] = 0x00; // lba low
         s[10] = 0x4f; // lba mid
+        s[11] = 0xc2; // lba high
         s[12] = 0x00;
         s[13] = 0x1d;
         let r = parse_sense(&s).unwrap().ata.unwrap();
