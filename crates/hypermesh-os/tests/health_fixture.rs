@@ -94,3 +94,22 @@ fn this_hosts_virtual_disks_are_unsupported_with_the_reason() {
         assert_eq!(verdict.assessment.status, Status::Unsupported);
     }
 }
+
+/// A device node that does not take the NVMe ioctl (here a regular file under an alternate
+/// root) makes the controller `unsupported` with the reason, not an error of the report.
+#[test]
+fn a_device_that_refuses_the_ioctl_is_unsupported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("sys/class/nvme/nvme0")).unwrap();
+    std::fs::write(root.join("sys/class/nvme/nvme0/model"), "QEMU NVMe Ctrl\n").unwrap();
+    std::fs::create_dir_all(root.join("sys/block")).unwrap();
+    std::fs::create_dir_all(root.join("dev")).unwrap();
+    std::fs::write(root.join("dev/nvme0"), [0u8; 16]).unwrap();
+    let report = health::check(&FsRoot::new(root).unwrap());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let nvme0 = &report.disks[0];
+    assert_eq!((nvme0.device.as_str(), nvme0.model.as_deref()), ("nvme0", Some("QEMU NVMe Ctrl")));
+    assert_eq!(nvme0.assessment.status, Status::Unsupported, "{nvme0:?}");
+    assert!(nvme0.assessment.reasons[0].contains("does not take this command"), "{nvme0:?}");
+}

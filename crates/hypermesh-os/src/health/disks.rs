@@ -227,6 +227,18 @@ mod tests {
     }
 
     #[test]
+    fn refusals_are_verdicts_not_errors() {
+        let dev = std::path::Path::new("/dev/nvme0");
+        let denied = unreadable(dev, io::Error::from_raw_os_error(libc::EPERM));
+        assert_eq!(denied.status, Status::Unavailable);
+        assert!(denied.reasons[0].contains("needs root (CAP_SYS_ADMIN"), "{denied:?}");
+        let no_ioctl = unreadable(dev, io::Error::from_raw_os_error(libc::ENOTTY));
+        assert_eq!(no_ioctl.status, Status::Unsupported);
+        let other = unreadable(dev, io::Error::from_raw_os_error(libc::EIO));
+        assert_eq!(other.status, Status::Unavailable);
+    }
+
+    #[test]
     fn software_devices_have_a_reason() {
         assert!(no_report(Some("virtio")).unwrap().contains("virtio"));
         assert!(no_report(Some("zram")).is_some());
