@@ -113,3 +113,26 @@ fn a_device_that_refuses_the_ioctl_is_unsupported() {
     assert_eq!(nvme0.assessment.status, Status::Unsupported, "{nvme0:?}");
     assert!(nvme0.assessment.reasons[0].contains("does not take this command"), "{nvme0:?}");
 }
+
+/// Two nameless chips of one device get distinct ids (one series each).
+#[test]
+fn chip_ids_are_unique() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    for n in [1, 2] {
+        let dir = root.join(format!("sys/devices/platform/foo.0/hwmon/hwmon{n}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("temp1_input"), format!("{n}0000\n")).unwrap();
+        std::os::unix::fs::symlink("../../../foo.0", dir.join("device")).unwrap();
+        std::fs::create_dir_all(root.join("sys/class/hwmon")).unwrap();
+        std::os::unix::fs::symlink(
+            format!("../../devices/platform/foo.0/hwmon/hwmon{n}"),
+            root.join(format!("sys/class/hwmon/hwmon{n}")),
+        )
+        .unwrap();
+    }
+    let chips = health::hwmon::read(&FsRoot::new(root).unwrap()).unwrap();
+    let ids: Vec<&str> = chips.iter().map(|c| c.chip.as_str()).collect();
+    assert_eq!(ids, ["platform_foo_0_hwmon1", "platform_foo_0_hwmon2"]);
+    assert_eq!(chips[1].sensors[0].input, Some(20.0));
+}

@@ -4,7 +4,8 @@
 //! Chips are named as node_exporter's hwmon collector names them (`chip` label), so that series
 //! line up: from the device the chip belongs to (`platform_coretemp_0`), with the chip's `name`
 //! appended when several chips share one device (`platform_asus_nb_wmi_asus`), else from the
-//! `name` file (`nct6779`), else the directory (`hwmon4`). Sensor files are read from the chip
+//! `name` file (`nct6779`), else the directory (`hwmon4`); an id that would still repeat gets
+//! the directory appended (`platform_foo_hwmon3`). Sensor files are read from the chip
 //! directory and from its `device` directory, as some drivers (applesmc) put them there.
 
 use super::{Assessment, Status};
@@ -175,13 +176,19 @@ pub fn read(root: &FsRoot) -> Result<Vec<Chip>> {
             (dir, device)
         })
         .collect();
-    Ok(dirs
+    let mut chips: Vec<Chip> = dirs
         .iter()
         .map(|(dir, device)| {
             let shared = device.is_some() && dirs.iter().filter(|(_, d)| d == device).count() > 1;
             chip(root, dir, device.as_deref(), shared)
         })
-        .collect())
+        .collect();
+    // Chips of one device without names would share an id; keep ids unique (one series each).
+    let ids: Vec<String> = chips.iter().map(|c| c.chip.clone()).collect();
+    for c in chips.iter_mut().filter(|c| ids.iter().filter(|id| **id == c.chip).count() > 1) {
+        c.chip = format!("{}_{}", c.chip, c.hwmon);
+    }
+    Ok(chips)
 }
 
 fn chip(root: &FsRoot, dir: &str, device: Option<&str>, shared: bool) -> Chip {
