@@ -160,7 +160,10 @@ fn ask_scsi_disk(root: &FsRoot, d: &mut DiskHealth, ata: bool) {
             Err(ata::ReadError::Io(e)) => {
                 d.assessment = unreadable(&root.host_path(&format!("/dev/{}", d.device)), e)
             }
-            Err(e) => d.assessment = Assessment::not_read(Status::Unsupported, format!("ATA SMART: {e}")),
+            Err(e @ ata::ReadError::Refused { .. }) => {
+                d.assessment = Assessment::not_read(Status::Unsupported, format!("ATA SMART: {e}"))
+            }
+            Err(e) => d.assessment = Assessment::not_read(Status::Unavailable, format!("ATA SMART: {e}")),
         }
         return;
     }
