@@ -207,3 +207,18 @@ fn ata_bad_checksum_and_wrong_length() {
     assert_eq!(ata::decode(true, &data[..100], &thr), Err(ata::SmartError::Length(100)));
     assert_eq!(ata::parse_thresholds(&[]), Err(ata::SmartError::Length(0)));
 }
+
+proptest::proptest! {
+    /// Whatever a device or a broken driver returns, decoding never panics.
+    #[test]
+    fn decoders_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+        let _ = nvme::parse(&bytes);
+        let _ = scsi::parse_sense(&bytes);
+        let _ = scsi::parse_ie_page(&bytes);
+        let _ = ata::parse_thresholds(&bytes);
+        if bytes.len() >= 512 {
+            let _ = ata::decode(bytes[0] & 1 == 1, &bytes[..512], &bytes[bytes.len() - 512..]).map(|s| s.assess());
+            let _ = nvme::parse(&bytes).map(|l| l.assess());
+        }
+    }
+}
