@@ -10,10 +10,9 @@
 #   vm-guest.sh --btf-hidden OUT HYPERMESH   (re-entered in a private mount namespace)
 set -uo pipefail
 
-# The flag of `hypermesh ebpf run` that forces one attach variant. Empty: the CLI has none, so
-# each program runs once per phase with the variant it picks (fentry/tp_btf with BTF, kprobe/
-# raw_tp without). Set it to the flag's name and every variant of the plan below is forced.
-variant_flag=""
+# The flag of `hypermesh ebpf run` that forces one attach variant: every variant of the plan
+# below is forced in turn.
+variant_flag="--variant"
 
 # What each program is run with: program, the variants (as --variant takes them) that need the
 # kernel's BTF and run with it visible, "|", those that must work without it and run with it

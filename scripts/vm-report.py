@@ -44,25 +44,10 @@ def attached_variants(program, out):
     return {VARIANT_NAMES.get(c["variant"]["kind"], c["variant"]["kind"]) for c in attached or []}
 
 
-def hist_total(hists):
-    return sum(sum(h.get("hist", h)["slots"]) for h in hists)
-
-
-# How many events each program's `--json` output counted (for a CLI without the `events` field).
-EVENTS = {
-    "runqlat": lambda o: hist_total(o["histograms"]),
-    "biolatency": lambda o: hist_total(o["histograms"]),
-    "syscalls": lambda o: sum(s["count"] for s in o["syscalls"]),
-    "exec": lambda o: sum(e["count"] for e in o["execs"]),
-    "tcp": lambda o: sum(e["count"] for e in o["events"]) + sum(t["count"] for t in o["transitions"]),
-    # Each packet is counted once per layer (network, transport): count it once.
-    "xdp-counter": lambda o: sum(p["packets"] for p in o["protocols"] if p["layer"] == "network"),
-}
-
-
-def events(program, out):
-    """The run's event count: the CLI's own `events` where it gives one, else summed here."""
-    return out["events"] if isinstance(out.get("events"), int) else EVENTS[program](out)
+def events(out):
+    """The run's event count, as `hypermesh ebpf run --json` reports it (None when absent)."""
+    value = out.get("events")
+    return value if isinstance(value, int) else None
 
 
 # The probe's attach hook for each variant.
@@ -100,7 +85,7 @@ def run_record(json_path, verdicts):
         "variant": "+".join(sorted(got)) if variant == "auto" and got else wanted,
         "btf_visible": phase == "btf",
         "attached": attached,
-        "events": events(program, out) if out else 0,
+        "events": (events(out) or 0) if out else 0,
         "error": error,
         "offered": attached or verdict == "supported",
         "probe_verdict": verdict,

@@ -16,6 +16,8 @@ pub mod error;
 pub mod floor;
 #[cfg(native_linux)]
 pub mod gpu;
+#[cfg(native_linux)]
+pub mod health;
 pub mod heap;
 #[cfg(native_linux)]
 pub mod linux;

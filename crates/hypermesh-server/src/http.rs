@@ -7,6 +7,7 @@
 //! | `/v1/usage` | rates since the previous reading (scrape or call), as `hypermesh usage --json` |
 //! | `/v1/assets` | assets and allocations, as `hypermesh assets --json` |
 //! | `/v1/ebpf/probe` | this kernel's eBPF support, as `hypermesh ebpf probe --quick --json` |
+//! | `/v1/health` | hardware health (at most a minute old), as `hypermesh health --json` |
 //! | `/healthz` | `ok` while the server runs; never asks for credentials |
 //! | `/` | a short index of the above |
 //!
@@ -86,6 +87,7 @@ pub fn router(app: App, auth: Option<Arc<BasicAuth>>, workers: Arc<Semaphore>) -
         .route("/v1/usage", get(usage))
         .route("/v1/assets", get(assets))
         .route("/v1/ebpf/probe", get(ebpf_probe))
+        .route("/v1/health", get(health))
         .route("/", get(index))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found; see / for the endpoints\n") })
         .with_state(handlers);
@@ -145,6 +147,16 @@ async fn ebpf_probe(State(handlers): State<Arc<Handlers>>) -> Response {
         .await
 }
 
+async fn health(State(handlers): State<Arc<Handlers>>) -> Response {
+    // Asking disks can block (an SG_IO command may take seconds): off the runtime thread.
+    handlers
+        .offload(|app| match app.sources.health.report() {
+            Ok(report) => json(serde_json::to_string_pretty(&*report)),
+            Err(e) => unavailable(&format!("health: {e}")),
+        })
+        .await
+}
+
 /// A JSON body, or 500 when it could not be serialised.
 fn json(body: Result<String, serde_json::Error>) -> Response {
     match body {
@@ -162,7 +174,7 @@ fn unavailable(why: &str) -> Response {
 
 async fn index(State(handlers): State<Arc<Handlers>>) -> String {
     format!(
-        "hypermesh node agent\n\n/metrics         Prometheus metrics (collectors: {})\n/v1/profile      host profile (JSON)\n/v1/usage        usage since the previous reading (JSON)\n/v1/assets       assets and allocations (JSON)\n/v1/ebpf/probe   eBPF support of this kernel (JSON)\n/healthz         liveness (no credentials needed)\n",
+        "hypermesh node agent\n\n/metrics         Prometheus metrics (collectors: {})\n/v1/profile      host profile (JSON)\n/v1/usage        usage since the previous reading (JSON)\n/v1/assets       assets and allocations (JSON)\n/v1/ebpf/probe   eBPF support of this kernel (JSON)\n/v1/health       hardware health (JSON)\n/healthz         liveness (no credentials needed)\n",
         handlers.app.scraper.names().join(", ")
     )
 }

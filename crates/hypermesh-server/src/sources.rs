@@ -22,6 +22,8 @@ pub struct Sources {
     pub assets: Result<AssetsSource, String>,
     /// The root directory everything is read under (`/` for the live host).
     pub root_dir: PathBuf,
+    /// Hardware health, read at most once a minute.
+    pub health: crate::collectors::health::HealthSource,
     /// The eBPF probe, once run.
     ebpf_probe: OnceLock<Result<Arc<Probe>, String>>,
 }
@@ -30,7 +32,15 @@ impl Sources {
     /// Sources reading under `root`; the asset view as given.
     pub fn new(root: FsRoot, profile: Arc<HostProfile>, assets: Result<AssetsSource, String>) -> Sources {
         let root_dir = root.dir().to_path_buf();
-        Sources { usage: UsageSource::new(root), profile, assets, root_dir, ebpf_probe: OnceLock::new() }
+        let health = crate::collectors::health::HealthSource::new(root_dir.clone());
+        Sources {
+            usage: UsageSource::new(root),
+            profile,
+            assets,
+            root_dir,
+            health,
+            ebpf_probe: OnceLock::new(),
+        }
     }
 
     /// The eBPF probe of this kernel for this process: program and map types and kernel facts

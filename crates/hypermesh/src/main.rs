@@ -38,6 +38,8 @@ enum Command {
     Watch(Deferred<cmd::watch::Args>),
     /// Live terminal view: CPUs, memory, pressure, I/O, filesystems, GPUs, assets, eBPF latency.
     Top(Deferred<cmd::top::Args>),
+    /// Hardware health: disk SMART and NVMe logs, sensors, memory errors, thermal zones, GPUs.
+    Health(Deferred<cmd::health::Args>),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Usage(Deferred(args)) => cmd::usage::run(&cli.global, args),
         Command::Watch(Deferred(args)) => cmd::watch::run(&cli.global, args),
         Command::Top(Deferred(args)) => cmd::top::run(&cli.global, args),
+        Command::Health(Deferred(args)) => cmd::health::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -86,6 +86,7 @@ fn linux_only_commands_name_the_platform() {
         &["capture", "x.tar.gz"],
         &["serve", "--listen", "127.0.0.1:0"],
         &["top"],
+        &["health", "--json"],
         &["--backend", "native", "profile"],
     ] {
         let err = refused(args);

@@ -139,6 +139,12 @@ static SESSION: OnceLock<Session> = OnceLock::new();
 
 /// The process's NVML (initialised on the first call, never again), or why it is unavailable.
 pub fn shared() -> Result<&'static dyn NvmlApi, &'static str> {
+    shared_handle().map(|nvml| nvml as &dyn NvmlApi)
+}
+
+/// The same NVML session as [`shared`], as the library handle, for queries beyond [`NvmlApi`]
+/// (the health checks' ECC and page retirement counters).
+pub fn shared_handle() -> Result<&'static Nvml, &'static str> {
     let session = SESSION.get_or_init(|| {
         let start = Instant::now();
         let nvml = Nvml::init().map_err(|e| e.to_string());

@@ -2,11 +2,13 @@
 //!
 //! Every collector reads through the shared [`Sources`]: `inventory` (the profile detected at
 //! start), `usage` (kernel counters sampled per scrape, as `_total` counters), `assets`
-//! (capacity and allocation from the ledger per scrape); and, only when named, `ebpf` (latency
+//! (capacity and allocation from the ledger per scrape), `health` (SMART, sensors, memory
+//! errors; read at most once a minute); and, only when named, `ebpf` (latency
 //! histograms from programs loaded for the server's lifetime).
 
 pub mod assets;
 pub mod ebpf;
+pub mod health;
 pub mod inventory;
 pub mod usage;
 
@@ -19,10 +21,11 @@ type Constructor = fn(&Arc<Sources>) -> Box<dyn Collector>;
 
 /// Every collector, by name, in scrape order, and whether it runs when `--collectors` is not
 /// given (`ebpf` loads programs into the kernel: only on request).
-const REGISTRY: [(&str, Constructor, bool); 4] = [
+const REGISTRY: [(&str, Constructor, bool); 5] = [
     (inventory::NAME, |s| Box::new(inventory::Inventory::new(s.profile.clone())), true),
     (usage::NAME, |s| Box::new(usage::Usage::new(s.clone())), true),
     (assets::NAME, |s| Box::new(assets::Assets::new(s.clone())), true),
+    (health::NAME, |s| Box::new(health::Health::new(s.clone())), true),
     (ebpf::NAME, |s| Box::new(ebpf::Ebpf::new(&s.root_dir)), false),
 ];
 
@@ -75,11 +78,11 @@ mod tests {
             Err("not in this test".into()),
         ));
         let defaults: Vec<&str> = build(&[], &sources).unwrap().iter().map(|c| c.name()).collect();
-        assert_eq!(defaults, ["inventory", "usage", "assets"]);
+        assert_eq!(defaults, ["inventory", "usage", "assets", "health"]);
         let one = build(&["inventory".into()], &sources).unwrap();
         assert_eq!(one.iter().map(|c| c.name()).collect::<Vec<_>>(), ["inventory"]);
         let err = build(&["inventory".into(), "usgae".into()], &sources).err().unwrap();
         assert_eq!(err.name, "usgae");
-        assert!(err.to_string().contains("available: inventory, usage, assets, ebpf"), "{err}");
+        assert!(err.to_string().contains("available: inventory, usage, assets, health, ebpf"), "{err}");
     }
 }

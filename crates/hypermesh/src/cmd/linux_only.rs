@@ -24,5 +24,6 @@ macro_rules! linux_only_command {
 
 linux_only_command!(capture, "hypermesh capture");
 linux_only_command!(ebpf, "hypermesh ebpf");
+linux_only_command!(health, "hypermesh health");
 linux_only_command!(serve, "hypermesh serve");
 linux_only_command!(top, "hypermesh top");

@@ -6,6 +6,8 @@ pub mod capture;
 #[cfg(native_linux)]
 pub mod ebpf;
 pub mod gpus;
+#[cfg(native_linux)]
+pub mod health;
 #[cfg(not(native_linux))]
 mod linux_only;
 pub mod nfd;
@@ -20,7 +22,7 @@ pub mod watch;
 
 // Without `native_linux` these commands still parse, and say why they cannot run.
 #[cfg(not(native_linux))]
-pub use linux_only::{capture, ebpf, serve, top};
+pub use linux_only::{capture, ebpf, health, serve, top};
 
 use anyhow::Context;
 use hypermesh_os::Backend;
