@@ -17,6 +17,7 @@ pub fn asset(id: &str, kind: AssetKind, capacity: u64, allocatable: u64, numa_no
         utilisation: None,
         health: Health::default(),
         sharing: SharingLevel::Private,
+        hardware: Vec::new(),
     }
 }
 
