@@ -28,7 +28,8 @@ pub use record::RecordedAsset;
 use crate::allocation::Allocation;
 use crate::error::{Error, Result};
 use redb::{
-    Builder, Database, DatabaseError, ReadableDatabase, ReadableTable, StorageError, TableDefinition, TableError,
+    Builder, Database, DatabaseError, ReadableDatabase, ReadableTable, StorageError, TableDefinition,
+    TableError,
 };
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -195,7 +196,8 @@ impl Ledger {
         let replacement = match how {
             Recovery::Backup => {
                 let backup = backup_path(path);
-                let bytes = std::fs::read(&backup).map_err(|source| Error::Io { path: backup.clone(), source })?;
+                let bytes =
+                    std::fs::read(&backup).map_err(|source| Error::Io { path: backup.clone(), source })?;
                 verify_image(&backup, bytes.clone())
                     .map_err(|e| Error::Invalid(format!("the backup cannot be used: {e}")))?;
                 storage::temporary_copy(path, &bytes).map_err(io)?
@@ -204,7 +206,13 @@ impl Ledger {
         };
         let aside = (state == FileState::Present).then(|| {
             let secs = crate::allocation::now_ms() / 1000;
-            path.with_file_name(format!("{LEDGER_FILE}.corrupt-{secs}"))
+            (0..)
+                .map(|n| match n {
+                    0 => path.with_file_name(format!("{LEDGER_FILE}.corrupt-{secs}")),
+                    n => path.with_file_name(format!("{LEDGER_FILE}.corrupt-{secs}.{n}")),
+                })
+                .find(|p| !p.exists())
+                .unwrap_or_default()
         });
         storage::install(path, &replacement, aside.as_deref()).map_err(io)?;
         let mut contents = read_snapshot(path, wait)?.0;
@@ -231,9 +239,8 @@ impl Ledger {
     pub fn apply(&self, change: &Change<'_>) -> Result<()> {
         match self {
             Ledger::Memory => Ok(()),
-            Ledger::Durable { db, path, .. } => guarded(|| apply_to(db, path, change)).unwrap_or_else(|panic| {
-                Err(Error::Corrupt { path: path.clone(), message: panic })
-            }),
+            Ledger::Durable { db, path, .. } => guarded(|| apply_to(db, path, change))
+                .unwrap_or_else(|panic| Err(Error::Corrupt { path: path.clone(), message: panic })),
             Ledger::Snapshot { path, .. } => Err(Error::ReadOnly(path.clone())),
         }
     }
@@ -445,8 +452,8 @@ mod tests {
             let ledger = Ledger::open(&path).unwrap();
             assert_eq!(ledger.load().unwrap().next_id, 1);
             let (a, b) = (allocation(1), allocation(2));
-            ledger.apply(&Change { put: vec![&a, &b], delete: vec![], next_id: Some(3) }).unwrap();
-            ledger.apply(&Change { put: vec![], delete: vec![2], next_id: None }).unwrap();
+            ledger.apply(&Change { put: vec![&a, &b], next_id: Some(3), ..Change::default() }).unwrap();
+            ledger.apply(&Change { delete: vec![2], ..Change::default() }).unwrap();
         }
         let ledger = Ledger::open(&path).unwrap();
         let contents = ledger.load().unwrap();
@@ -482,6 +489,70 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(LEDGER_FILE);
         std::fs::write(&path, b"this is not a redb file, just some text of some length ....").unwrap();
-        assert!(Ledger::open(&path).is_err());
+        let err = Ledger::open(&path).unwrap_err();
+        assert!(matches!(err, Error::Corrupt { .. }), "{err}");
+        assert!(matches!(Ledger::snapshot(&path, Duration::ZERO), Err(Error::Corrupt { .. })));
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"this is not a redb file, just some text of some length ...."
+        );
+    }
+
+    #[test]
+    fn a_snapshot_of_a_missing_ledger_is_empty_and_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join(LEDGER_FILE);
+        let contents = Ledger::snapshot(&path, Duration::ZERO).unwrap().load().unwrap();
+        assert!(contents.allocations.is_empty());
+        assert!(!dir.path().join("sub").exists(), "a read creates nothing");
+    }
+
+    #[test]
+    fn an_all_zero_file_never_committed_is_created_afresh_and_said_so() {
+        for len in [0usize, 4096, 1 << 20] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(LEDGER_FILE);
+            std::fs::write(&path, vec![0u8; len]).unwrap();
+            let read = Ledger::snapshot(&path, Duration::ZERO).unwrap().load().unwrap();
+            assert!(read.notes[0].contains("never committed anything"), "{:?}", read.notes);
+            assert_eq!(std::fs::read(&path).unwrap().len(), len, "reading left it as it was");
+            let ledger = Ledger::open(&path).unwrap();
+            let contents = ledger.load().unwrap();
+            assert!(contents.notes[0].contains("created it afresh"), "{:?}", contents.notes);
+            let a = allocation(1);
+            ledger.apply(&Change { put: vec![&a], next_id: Some(2), ..Change::default() }).unwrap();
+            drop(ledger);
+            assert_eq!(Ledger::open(&path).unwrap().load().unwrap().allocations, vec![a]);
+        }
+    }
+
+    #[test]
+    fn a_writer_keeps_a_backup_and_recover_puts_it_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LEDGER_FILE);
+        let a = allocation(1);
+        {
+            let ledger = Ledger::open(&path).unwrap();
+            ledger.apply(&Change { put: vec![&a], next_id: Some(2), ..Change::default() }).unwrap();
+        }
+        // The next writer validates that state and keeps it.
+        drop(Ledger::open(&path).unwrap());
+        let wait = Duration::ZERO;
+        assert!(matches!(Ledger::recover(&path, Recovery::Backup, wait), Err(Error::Invalid(_))));
+        std::fs::write(&path, b"garbage, not a ledger").unwrap();
+        let restored = Ledger::recover(&path, Recovery::Backup, wait).unwrap();
+        assert_eq!(restored.allocations, vec![a]);
+        assert!(restored.notes[0].contains("corrupt ledger was kept as"), "{:?}", restored.notes);
+        let kept: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with("assets.redb.corrupt-"))
+            .collect();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(std::fs::read(dir.path().join(&kept[0])).unwrap(), b"garbage, not a ledger");
+        std::fs::write(&path, b"garbage again").unwrap();
+        std::fs::remove_file(backup_path(&path)).unwrap();
+        assert!(Ledger::recover(&path, Recovery::Backup, wait).is_err());
+        assert!(Ledger::recover(&path, Recovery::Empty, wait).unwrap().allocations.is_empty());
     }
 }

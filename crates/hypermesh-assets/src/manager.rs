@@ -157,8 +157,12 @@ impl AssetManager {
         state.assets = assets.into_iter().map(|a| (a.id.clone(), a)).collect();
         state.unseen = unseen.to_vec();
         let expired = state.expire(now);
-        let unverified: Vec<Allocation> =
-            state.allocations.values().filter(|a| a.is_active() && unseen.contains(&a.kind)).cloned().collect();
+        let unverified: Vec<Allocation> = state
+            .allocations
+            .values()
+            .filter(|a| a.is_active() && unseen.contains(&a.kind))
+            .cloned()
+            .collect();
         let held = state.held();
         let overcommitted = state
             .assets
@@ -223,8 +227,10 @@ impl AssetManager {
         if !current.is_active() {
             return Err(Error::Invalid(format!("allocation {id} is already marked lost")));
         }
-        let lost =
-            Allocation { state: AllocationState::Lost { reason: reason.to_string(), since_ms: now }, ..current.clone() };
+        let lost = Allocation {
+            state: AllocationState::Lost { reason: reason.to_string(), since_ms: now },
+            ..current.clone()
+        };
         state.commit(vec![&lost], Vec::new(), None)?;
         state.allocations.insert(id, lost.clone());
         Ok(lost)
@@ -262,8 +268,12 @@ impl AssetManager {
             .values()
             .filter(|a| a.is_active() && !state.unseen.contains(&a.kind))
             .filter_map(|a| {
-                let missing: Vec<String> =
-                    a.parts.iter().filter(|p| !state.assets.contains_key(&p.asset)).map(|p| p.asset.clone()).collect();
+                let missing: Vec<String> = a
+                    .parts
+                    .iter()
+                    .filter(|p| !state.assets.contains_key(&p.asset))
+                    .map(|p| p.asset.clone())
+                    .collect();
                 let mut counted_against: Vec<String> =
                     missing.iter().flat_map(|m| state.overlapping(a.kind, m)).map(|s| s.id.clone()).collect();
                 counted_against.dedup();
@@ -335,7 +345,9 @@ impl State {
             self.recorded.get(id).map(|r| r.hardware.iter().cloned().collect()).unwrap_or_default();
         self.assets.values().filter(move |s| {
             s.kind == kind
-                && (hardware.is_empty() || s.hardware.is_empty() || s.hardware.iter().any(|h| hardware.contains(h)))
+                && (hardware.is_empty()
+                    || s.hardware.is_empty()
+                    || s.hardware.iter().any(|h| hardware.contains(h)))
         })
     }
 

@@ -109,10 +109,8 @@ pub(crate) fn copy_under_lock(path: &Path, wait: Duration) -> Result<Vec<u8>, Co
     let attempt = || -> Result<Vec<u8>, CopyError> {
         let file = File::open(path).map_err(CopyError::Io)?;
         let image = Arc::new(Mutex::new(None));
-        let backend = LockedCopy {
-            file: FileBackend::new(file).map_err(CopyError::Open)?,
-            image: image.clone(),
-        };
+        let backend =
+            LockedCopy { file: FileBackend::new(file).map_err(CopyError::Open)?, image: image.clone() };
         let opened = guarded(|| Builder::new().open_read_only_with_backend(backend))
             .map_err(CopyError::Panic)?
             .map(drop::<ReadOnlyDatabase>);
@@ -122,7 +120,9 @@ pub(crate) fn copy_under_lock(path: &Path, wait: Duration) -> Result<Vec<u8>, Co
             (Some(Ok(bytes)), _) => Ok(bytes),
             (Some(Err(e)), _) => Err(CopyError::Io(e)),
             (None, Err(e)) => Err(CopyError::Open(e)),
-            (None, Ok(())) => Err(CopyError::Io(io::Error::other("redb opened the ledger without reading it"))),
+            (None, Ok(())) => {
+                Err(CopyError::Io(io::Error::other("redb opened the ledger without reading it")))
+            }
         }
     };
     let deadline = Instant::now() + wait;

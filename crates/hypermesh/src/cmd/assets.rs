@@ -307,7 +307,11 @@ fn warn(report: &Reconciliation, status: &Status) {
              until released or marked lost (`hypermesh assets mark-lost {} --reason ...`)",
             u.allocation,
             escape(&u.missing.join(", ")),
-            if u.counted_against.is_empty() { "nothing seen now".into() } else { u.counted_against.join(", ") },
+            if u.counted_against.is_empty() {
+                "nothing seen now".into()
+            } else {
+                u.counted_against.join(", ")
+            },
             u.allocation
         );
     }
@@ -392,7 +396,9 @@ fn render(status: &Status, inventory: &Inventory) -> String {
             let unavailable = status.unavailable.iter().find(|u| u.allocation == a.id);
             let state = match (&a.state, unavailable) {
                 (AllocationState::Active, None) => "active".to_string(),
-                (AllocationState::Active, Some(u)) => format!("unavailable ({} not seen)", u.missing.join(", ")),
+                (AllocationState::Active, Some(u)) => {
+                    format!("unavailable ({} not seen)", u.missing.join(", "))
+                }
                 (AllocationState::Lost { reason, .. }, _) => format!("lost ({reason})"),
             };
             let on: Vec<&str> = a.parts.iter().map(|p| p.asset.as_str()).collect();
