@@ -64,6 +64,8 @@ struct Seen {
 
 impl Seen {
     fn record(&mut self, line: &str) {
+        // The first line follows the harness's "test crash_child ... ".
+        let line = line.rsplit("... ").next().unwrap_or(line);
         let mut words = line.split_whitespace();
         match (words.next(), words.next().and_then(|w| w.parse::<u64>().ok())) {
             (Some("OPEN"), _) => self.opened = true,
