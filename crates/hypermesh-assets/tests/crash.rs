@@ -1,7 +1,7 @@
 //! Crash safety: a child process (this test binary, re-executed) allocates and releases in a
 //! loop, printing each acknowledgement; it is killed with SIGKILL at random points, one round
-//! in four on a new state directory within the first milliseconds (while the ledger is being
-//! created and its first allocation made). After each kill the ledger must read without being
+//! in four on a new state directory within its first 120 ms (while the ledger is being created,
+//! its first allocation made, or soon after). After each kill the ledger must read without being
 //! written (a reader copes with the repair a crash calls for), open for writing, hold every
 //! acknowledged allocation, none acknowledged as released, and nothing beyond the one operation
 //! in flight.
@@ -87,7 +87,10 @@ fn sigkill_at_random_points_loses_nothing_acknowledged() {
     let exe = std::env::current_exe().unwrap();
     let mut rng = fastrand::Rng::with_seed(0xc0ffee);
     let started = Instant::now();
-    let (mut fresh_dirs, mut killed_before_any_ack, mut reads_after_crash) = (0, 0, 0);
+    // New state directories: killed before the ledger existed, after it existed but before any
+    // acknowledgement, after one or more.
+    let (mut no_ledger, mut no_ack, mut acked) = (0, 0, 0);
+    let mut reads_after_crash = 0;
     let mut path = top.path().join("0").join(LEDGER_FILE);
     // Allocations that must be in the ledger at `path`.
     let mut live: BTreeSet<u64> = BTreeSet::new();
@@ -96,7 +99,6 @@ fn sigkill_at_random_points_loses_nothing_acknowledged() {
         if fresh {
             path = top.path().join(round.to_string()).join(LEDGER_FILE);
             live.clear();
-            fresh_dirs += 1;
         }
         let mut child = Command::new(&exe)
             .args(["--exact", "crash_child", "--nocapture", "--test-threads", "1"])
@@ -107,24 +109,28 @@ fn sigkill_at_random_points_loses_nothing_acknowledged() {
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut seen = Seen::default();
-        // On a new directory: killed 0-4 ms after the child starts opening; else after 1-20
+        // On a new directory: killed 0-120 ms after the child starts opening; else after 1-8
         // acknowledgements and 0-3 ms more.
-        let acks_first = if fresh { 0 } else { rng.u64(1..20) };
+        let acks_first = if fresh { 0 } else { rng.u64(1..8) };
         for line in lines.by_ref() {
             seen.record(&line.unwrap());
             if seen.opened && seen.acked.len() as u64 >= acks_first {
                 break;
             }
         }
-        std::thread::sleep(Duration::from_micros(rng.u64(0..if fresh { 4000 } else { 3000 })));
+        std::thread::sleep(Duration::from_micros(rng.u64(0..if fresh { 120_000 } else { 3000 })));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         // What the child printed before it died was acknowledged too.
         for line in lines {
             seen.record(&line.unwrap());
         }
-        if seen.acked.is_empty() {
-            killed_before_any_ack += 1;
+        if fresh {
+            match (path.exists(), seen.acked.is_empty()) {
+                (false, _) => no_ledger += 1,
+                (true, true) => no_ack += 1,
+                (true, false) => acked += 1,
+            }
         }
         live.extend(&seen.acked);
         live.retain(|id| !seen.released.contains(id));
@@ -164,8 +170,12 @@ fn sigkill_at_random_points_loses_nothing_acknowledged() {
         live = present;
     }
     eprintln!(
-        "{ROUNDS} rounds ({fresh_dirs} on a new state directory, {killed_before_any_ack} killed before any \
-         acknowledgement, {reads_after_crash} read back without writing) in {:.1} s",
+        "{ROUNDS} rounds in {:.1} s; on a new state directory, killed before the ledger existed: {no_ledger}, \
+         before the first acknowledgement: {no_ack}, after it: {acked}; {reads_after_crash} read back without writing",
         started.elapsed().as_secs_f64()
+    );
+    assert!(
+        no_ledger > 0 && no_ack > 0 && acked > 0,
+        "kills land before, during and after the first allocation"
     );
 }
