@@ -144,6 +144,8 @@ impl Ledger {
         })
         .map_err(|e| database_error(path, e))?;
         notes.extend(snapshot.notes.into_iter().filter(|n| !n.starts_with("allocation ")));
+        storage::remove_stale_temporaries(path);
+        storage::remove_stale_temporaries(&backup_path(path));
         let backup = backup_path(path);
         if std::fs::read(&backup).ok().as_deref() != Some(bytes.as_slice())
             && let Err(e) = storage::write_atomically(&backup, &bytes)

@@ -291,7 +291,7 @@ fn run_on(global: &Global, args: &Args, path: &std::path::Path) -> anyhow::Resul
             print_allocation(args.json, "marked lost", &allocation)?;
             Ok(ExitCode::SUCCESS)
         }
-        Action::Recover { .. } => unreachable!("handled above"),
+        Action::Recover { .. } => Err(anyhow!("recover is run before the ledger is opened")),
     }
 }
 
