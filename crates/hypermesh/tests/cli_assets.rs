@@ -304,3 +304,60 @@ fn a_corrupt_ledger_is_reported_with_the_way_out_and_recovered_from_its_backup()
     let listing = json(&hypermesh(dir.path(), &["--json"]));
     assert_eq!(listing["allocations"][0]["holder"], "kept", "{listing}");
 }
+
+/// Kills the server if the test fails before it is done.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
+}
+
+/// Issue 17, item 1, the server's way: `GET /metrics` and `/v1/assets` of
+/// `serve --backend portable` over a ledger written natively write nothing and mark nothing lost.
+#[test]
+fn serving_under_the_other_backend_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    if cpu_capacity(dir.path()).is_none() {
+        hypermesh_os::testing::skip("no CPU asset");
+        return;
+    }
+    let out = hypermesh(
+        dir.path(),
+        &["allocate", "--kind", "cpu", "--count", "0.5", "--holder", "a", "--for", "1h"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bytes = std::fs::read(dir.path().join("assets.redb")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_hypermesh"))
+            .args(["--backend", "portable", "serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--collectors", "assets", "--state-dir"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let start = std::time::Instant::now();
+    while get(port, "/healthz").is_none() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let metrics = get(port, "/metrics").unwrap();
+    assert!(metrics.contains(r#"hypermesh_asset_allocations{kind="cpu",state="active"} 1"#), "{metrics}");
+    let assets: Value = serde_json::from_str(&get(port, "/v1/assets").unwrap()).unwrap();
+    assert_eq!(assets["allocations"][0]["state"], "active", "{assets}");
+    assert!(std::fs::read(dir.path().join("assets.redb")).unwrap() == bytes, "serving wrote the ledger");
+}
