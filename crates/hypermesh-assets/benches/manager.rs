@@ -20,6 +20,7 @@ fn assets() -> Vec<Asset> {
         utilisation: None,
         health: Health::default(),
         sharing: SharingLevel::Private,
+        hardware: Vec::new(),
     };
     vec![
         asset("cpu:numa0", AssetKind::Cpu, 64_000, Some(0)),

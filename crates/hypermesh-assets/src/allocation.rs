@@ -1,5 +1,6 @@
 //! Requests for assets and the allocations that answer them.
 
+use crate::error::{Error, Result};
 use crate::kind::{AssetKind, SharingLevel};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -41,6 +42,36 @@ impl Request {
     }
 }
 
+impl Request {
+    /// Why this request cannot be served at all, at time `now` (ms since the Unix epoch): a
+    /// zero amount or duration, a holder that is not a printable name of at most 256 bytes, or a
+    /// deadline past 9999-12-31 (which no date could show).
+    pub fn validate(&self, now: u64) -> Result<()> {
+        if self.amount == 0 {
+            return Err(Error::Invalid("the amount must be positive".into()));
+        }
+        crate::text::check_name("holder", &self.holder).map_err(Error::Invalid)?;
+        if self.duration.is_zero() {
+            return Err(Error::Invalid("the duration must be positive".into()));
+        }
+        if deadline(now, self.duration) > MAX_DEADLINE_MS {
+            return Err(Error::Invalid(format!(
+                "a duration of {} ends after 9999-12-31T23:59:59Z, the latest deadline that can be kept",
+                humantime::format_duration(self.duration)
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The deadline `duration` after `now` (ms since the Unix epoch), saturating.
+pub(crate) fn deadline(now: u64, duration: Duration) -> u64 {
+    now.saturating_add(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The latest deadline kept: 9999-12-31T23:59:59.999Z, in ms since the Unix epoch.
+pub const MAX_DEADLINE_MS: u64 = 253_402_300_799_999;
+
 /// An amount taken from one asset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Part {
@@ -56,9 +87,10 @@ pub struct Part {
 pub enum AllocationState {
     /// Holding its assets.
     Active,
-    /// An asset it held is gone; it holds nothing and stays listed until released.
+    /// An operator declared its assets gone (`hypermesh assets mark-lost`): it holds nothing
+    /// and stays listed until released.
     Lost {
-        /// What disappeared.
+        /// Why, as the operator said.
         reason: String,
         /// When it was noticed (ms since the Unix epoch).
         since_ms: u64,
@@ -113,8 +145,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
-/// A deadline for people: `2026-11-27T01:00:00Z (in 59m 12s)`, or `(passed)`.
+/// A deadline for people: `2026-11-27T01:00:00Z (in 59m 12s)`, or `(passed)`; a stored
+/// deadline past 9999-12-31 (older versions let one in) is shown as such, never a panic.
 pub fn format_deadline(expires_ms: u64, now_ms: u64) -> String {
+    if expires_ms > MAX_DEADLINE_MS {
+        return format!("after 9999-12-31 (stored: {expires_ms} ms, out of range)");
+    }
     let at = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(expires_ms));
     if expires_ms <= now_ms {
         return format!("{at} (passed)");
@@ -140,5 +176,19 @@ mod tests {
         let t = 1_800_000_000_000;
         assert_eq!(format_deadline(t + 3_600_000, t), "2027-01-15T09:00:00Z (in 1h)");
         assert_eq!(format_deadline(t, t), "2027-01-15T08:00:00Z (passed)");
+        assert_eq!(format_deadline(MAX_DEADLINE_MS, t).get(..20), Some("9999-12-31T23:59:59Z"));
+        assert!(format_deadline(MAX_DEADLINE_MS + 1, t).contains("out of range"));
+        assert!(format_deadline(u64::MAX, t).contains("out of range"));
+    }
+
+    #[test]
+    fn deadlines_past_year_9999_are_refused_before_anything_is_kept() {
+        let t = 1_800_000_000_000;
+        let long = Request::new(AssetKind::Cpu, 1, "j", parse_duration("10000y").unwrap());
+        let err = long.validate(t).unwrap_err().to_string();
+        assert!(err.contains("ends after 9999-12-31"), "{err}");
+        assert!(Request::new(AssetKind::Cpu, 1, "j", Duration::from_secs(3600)).validate(t).is_ok());
+        let max = Request::new(AssetKind::Cpu, 1, "j", Duration::from_millis(MAX_DEADLINE_MS - t));
+        assert!(max.validate(t).is_ok());
     }
 }

@@ -59,4 +59,10 @@ pub struct Asset {
     pub health: Health,
     /// Who may be allotted this asset.
     pub sharing: SharingLevel,
+    /// The hardware it is made of, named the same under every backend (`cpu0`, `numa1`,
+    /// `/dev/nvme0n1p2`, `pci-0000:01:00.0`); empty when unknown. Assets of one kind that share
+    /// a unit share hardware: the ledger uses this to keep ids stable across backends and to
+    /// count an allocation on an asset not seen now against the assets that overlap it.
+    #[serde(default)]
+    pub hardware: Vec<String>,
 }

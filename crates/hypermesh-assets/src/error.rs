@@ -14,7 +14,7 @@ pub enum Error {
     /// No allocation with this id (never made, released, or expired).
     #[error("no allocation {0} (never made, already released, or expired)")]
     UnknownAllocation(u64),
-    /// The ledger file could not be opened, read or written.
+    /// The ledger file could not be opened, read or written (busy, I/O, no space...).
     #[error("ledger {path}: {source}")]
     Ledger {
         /// Ledger file.
@@ -23,16 +23,24 @@ pub enum Error {
         #[source]
         source: redb::Error,
     },
+    /// A file operation on the ledger (creating it, its backup) failed.
+    #[error("ledger {path}: {source}")]
+    Io {
+        /// File concerned.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// A change was asked of a ledger opened for reading only.
     #[error("ledger {0} is open read-only")]
     ReadOnly(PathBuf),
-    /// The ledger holds a record that is not an allocation.
-    #[error("ledger {path}: record {key} is unreadable: {message}")]
+    /// The ledger does not verify (page checksums, record checksums, record contents): it is
+    /// left as it is, neither trusted nor rewritten.
+    #[error("ledger {path} is corrupt: {message}; it was left unchanged")]
     Corrupt {
         /// Ledger file.
         path: PathBuf,
-        /// Key of the bad record.
-        key: u64,
         /// What was wrong.
         message: String,
     },

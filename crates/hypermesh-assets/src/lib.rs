@@ -16,14 +16,17 @@ pub mod ledger;
 pub mod listing;
 pub mod live;
 pub mod manager;
+pub mod text;
 
 pub use adapter::{AdapterProblem, AssetAdapter, HostView, Inventory, default_adapters};
-pub use allocation::{Allocation, AllocationState, Part, Request, format_deadline, now_ms, parse_duration};
+pub use allocation::{
+    Allocation, AllocationState, MAX_DEADLINE_MS, Part, Request, format_deadline, now_ms, parse_duration,
+};
 pub use asset::{Asset, Health, HealthState};
 pub use config::{Config, Reserve};
 pub use error::{Error, Result};
 pub use kind::{AssetKind, SharingLevel};
-pub use ledger::{LEDGER_FILE, Ledger, default_state_dir};
+pub use ledger::{LEDGER_FILE, Ledger, RecordedAsset, Recovery, backup_path, default_state_dir};
 pub use listing::Listing;
 pub use live::LiveState;
-pub use manager::{AssetManager, AssetStatus, Overcommit, Reconciliation, Status};
+pub use manager::{AssetManager, AssetStatus, Overcommit, Reconciliation, Status, Unavailable};

@@ -1,14 +1,15 @@
 //! The asset manager: allocate, release, expire and reconcile, with every decision and its
 //! ledger commit made under one lock so that no interleaving of requests can over-commit.
+//! Only allocate, release, mark-lost and expire write the ledger; looking never does.
 
 use crate::adapter::Inventory;
-use crate::allocation::{Allocation, AllocationState, Part, Request, now_ms};
+use crate::allocation::{Allocation, AllocationState, Part, Request, deadline, now_ms};
 use crate::asset::{Asset, HealthState};
 use crate::error::{Error, Result};
 use crate::kind::AssetKind;
-use crate::ledger::{Change, Ledger};
+use crate::ledger::{Change, Ledger, RecordedAsset};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -16,13 +17,27 @@ use std::time::Duration;
 /// An asset with what is handed out of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssetStatus {
-    /// The asset as its adapter reported it.
+    /// The asset as its adapter reported it (its id as the ledger knows it).
     #[serde(flatten)]
     pub asset: Asset,
-    /// Amount held by active allocations.
+    /// Amount held by active allocations, including those on assets not seen now that may
+    /// share its hardware.
     pub allocated: u64,
     /// Amount still allocatable (`allocatable - allocated`, 0 when over-committed).
     pub free: u64,
+}
+
+/// An active allocation some of whose assets are not seen now: it keeps what it holds (it is
+/// not lost until an operator says so), and counts against every asset seen now that may share
+/// the hardware of the missing ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unavailable {
+    /// Allocation id.
+    pub allocation: u64,
+    /// Its assets not seen now.
+    pub missing: Vec<String>,
+    /// Assets seen now its amounts are counted against.
+    pub counted_against: Vec<String>,
 }
 
 /// Assets and allocations at one moment.
@@ -32,6 +47,8 @@ pub struct Status {
     pub assets: Vec<AssetStatus>,
     /// Allocations (active and lost), by id.
     pub allocations: Vec<Allocation>,
+    /// Active allocations on assets not seen now.
+    pub unavailable: Vec<Unavailable>,
 }
 
 /// An asset holding more than it may now hand out (its limit shrank since the allocations).
@@ -45,18 +62,20 @@ pub struct Overcommit {
     pub allocated: u64,
 }
 
-/// What reconciling the ledger with the hardware found.
+/// What reconciling the ledger with the hardware found. Nothing here is written to the ledger.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Reconciliation {
-    /// Allocations that just lost an asset (now marked lost in the ledger).
-    pub lost: Vec<Allocation>,
-    /// Allocations removed because their deadline passed.
+    /// Allocations whose deadline passed: no longer counted (deleted from the ledger by the
+    /// next change a writer makes).
     pub expired: Vec<Allocation>,
     /// Active allocations of kinds that could not be seen this time: kept as they are, since
     /// an unreadable inventory section does not mean the hardware is gone.
     pub unverified: Vec<Allocation>,
     /// Assets whose active allocations exceed what they may hand out now.
     pub overcommitted: Vec<Overcommit>,
+    /// What reading the ledger found worth saying (a re-created empty file, a deadline out of
+    /// range...).
+    pub notes: Vec<String>,
 }
 
 /// Serves allocation requests over a set of assets, recording every grant in a ledger.
@@ -67,10 +86,15 @@ pub struct AssetManager {
 
 #[derive(Debug)]
 struct State {
+    /// Assets seen now, by the id the ledger knows them by.
     assets: BTreeMap<String, Asset>,
+    /// Kinds whose adapter saw nothing at all this time.
+    unseen: Vec<AssetKind>,
+    /// Assets as writers recorded them.
+    recorded: BTreeMap<String, RecordedAsset>,
     allocations: BTreeMap<u64, Allocation>,
-    /// Amount held per asset by active allocations.
-    allocated: HashMap<String, u64>,
+    /// Expired allocations dropped from the view, to delete with the next change.
+    expired_unwritten: Vec<u64>,
     next_id: u64,
     ledger: Ledger,
 }
@@ -82,94 +106,69 @@ impl AssetManager {
     }
 
     /// Loads the ledger and reconciles it with what the adapters saw: allocations of kinds an
-    /// adapter could not see at all are kept and reported as unverified, not lost.
+    /// adapter could not see at all are kept and reported as unverified.
     pub fn open_inventory(inventory: &Inventory, ledger: Ledger) -> Result<(AssetManager, Reconciliation)> {
-        let manager = Self::load(ledger)?;
-        let report = manager.reconcile(inventory.assets.clone(), &inventory.unseen, now_ms())?;
+        let (manager, notes) = Self::load(ledger)?;
+        let mut report = manager.reconcile(inventory.assets.clone(), &inventory.unseen, now_ms());
+        report.notes = notes;
         Ok((manager, report))
     }
 
-    /// Opens the ledger at `path` for a caller that only looks (a listing): read-only, with no
-    /// write and no fsync, unless reconciling needs to record something (allocations lost or
-    /// expired) or the file does not exist yet; then it is opened for writing. `wait` bounds
-    /// how long another process holding the ledger is waited for.
+    /// Reads the ledger at `path` for a caller that only looks (a listing, a scrape): a
+    /// verified copy, taken without writing anything, not even a missing file. `wait` bounds
+    /// how long a process holding the ledger is waited for.
     pub fn open_to_look(
         inventory: &Inventory,
         path: &Path,
         wait: Duration,
     ) -> Result<(AssetManager, Reconciliation)> {
-        if path.exists()
-            && let Ok(ledger) = Ledger::open_read_only(path, wait)
-        {
-            // Err(ReadOnly): something to record. Any other error is met again, and reported,
-            // by the writable open below.
-            if let Ok(opened) = Self::open_inventory(inventory, ledger) {
-                return Ok(opened);
-            }
-        }
-        Self::open_inventory(inventory, Ledger::open_wait(path, wait)?)
+        Self::open_inventory(inventory, Ledger::snapshot(path, wait)?)
     }
 
     /// [`AssetManager::open`] at a given time (ms since the Unix epoch).
     pub fn open_at(assets: Vec<Asset>, ledger: Ledger, now: u64) -> Result<(AssetManager, Reconciliation)> {
-        let manager = Self::load(ledger)?;
-        let report = manager.reconcile(assets, &[], now)?;
+        let (manager, notes) = Self::load(ledger)?;
+        let mut report = manager.reconcile(assets, &[], now);
+        report.notes = notes;
         Ok((manager, report))
     }
 
-    fn load(ledger: Ledger) -> Result<AssetManager> {
+    fn load(ledger: Ledger) -> Result<(AssetManager, Vec<String>)> {
         let contents = ledger.load()?;
-        let mut state = State {
+        let state = State {
             assets: BTreeMap::new(),
+            unseen: Vec::new(),
+            recorded: contents.assets.into_iter().map(|a| (a.id.clone(), a)).collect(),
             allocations: contents.allocations.into_iter().map(|a| (a.id, a)).collect(),
-            allocated: HashMap::new(),
+            expired_unwritten: Vec::new(),
             next_id: contents.next_id,
             ledger,
         };
-        state.recount();
-        Ok(AssetManager { state: Mutex::new(state) })
+        Ok((AssetManager { state: Mutex::new(state) }, contents.notes))
     }
 
     /// Replaces the asset set with what the adapters see now (`unseen`: kinds that could not be
-    /// seen at all): allocations on assets that are gone are marked lost (durably), expired ones
-    /// removed, over-commitment reported.
-    pub fn reconcile(&self, assets: Vec<Asset>, unseen: &[AssetKind], now: u64) -> Result<Reconciliation> {
+    /// seen at all). An asset whose hardware the ledger knows under another id (recorded by a
+    /// writer under another backend, say) takes that id. Expired allocations stop counting;
+    /// allocations on assets not seen now keep counting (see [`Unavailable`]). Writes nothing.
+    pub fn reconcile(&self, assets: Vec<Asset>, unseen: &[AssetKind], now: u64) -> Reconciliation {
         let mut state = self.lock();
+        let assets = canonical(assets, &state.recorded);
         state.assets = assets.into_iter().map(|a| (a.id.clone(), a)).collect();
-        let expired = state.expire(now)?;
-        let (unverified, seen): (Vec<&Allocation>, Vec<&Allocation>) =
-            state.allocations.values().filter(|a| a.is_active()).partition(|a| unseen.contains(&a.kind));
-        let unverified: Vec<Allocation> = unverified.into_iter().cloned().collect();
-        let lost: Vec<Allocation> = seen
-            .into_iter()
-            .filter_map(|a| {
-                let gone: Vec<&str> = a
-                    .parts
-                    .iter()
-                    .filter(|p| !state.assets.contains_key(&p.asset))
-                    .map(|p| p.asset.as_str())
-                    .collect();
-                (!gone.is_empty()).then(|| Allocation {
-                    state: AllocationState::Lost {
-                        reason: format!("asset gone: {}", gone.join(", ")),
-                        since_ms: now,
-                    },
-                    ..a.clone()
-                })
-            })
+        state.unseen = unseen.to_vec();
+        let expired = state.expire(now);
+        let unverified: Vec<Allocation> = state
+            .allocations
+            .values()
+            .filter(|a| a.is_active() && unseen.contains(&a.kind))
+            .cloned()
             .collect();
-        if !lost.is_empty() {
-            state.ledger.apply(&Change { put: lost.iter().collect(), ..Change::default() })?;
-            for a in &lost {
-                state.allocations.insert(a.id, a.clone());
-            }
-            state.recount();
-        }
+        let held = state.held();
         let overcommitted = state
             .assets
             .values()
             .filter_map(|asset| {
-                let allocated = state.allocated_on(&asset.id);
+                let allocated = held.get(&asset.id).copied().unwrap_or(0);
                 (allocated > asset.allocatable).then(|| Overcommit {
                     asset: asset.id.clone(),
                     allocatable: asset.allocatable,
@@ -177,7 +176,7 @@ impl AssetManager {
                 })
             })
             .collect();
-        Ok(Reconciliation { lost, expired, unverified, overcommitted })
+        Reconciliation { expired, unverified, overcommitted, notes: Vec::new() }
     }
 
     /// Grants `request` now, or refuses it with the reason.
@@ -188,11 +187,10 @@ impl AssetManager {
     /// Grants `request` at time `now` (ms since the Unix epoch). The allocation is returned only
     /// after the ledger committed it.
     pub fn allocate_at(&self, request: &Request, now: u64) -> Result<Allocation> {
-        validate(request)?;
+        request.validate(now)?;
         let mut state = self.lock();
-        state.expire(now)?;
+        state.expire(now);
         let parts = state.pick(request)?;
-        let duration_ms = u64::try_from(request.duration.as_millis()).unwrap_or(u64::MAX);
         let allocation = Allocation {
             id: state.next_id,
             holder: request.holder.clone(),
@@ -200,16 +198,11 @@ impl AssetManager {
             parts,
             scope: request.scope,
             created_ms: now,
-            expires_ms: now.saturating_add(duration_ms),
+            expires_ms: deadline(now, request.duration),
             state: AllocationState::Active,
         };
-        state.ledger.apply(&Change {
-            put: vec![&allocation],
-            delete: vec![],
-            next_id: Some(allocation.id + 1),
-        })?;
+        state.commit(vec![&allocation], Vec::new(), Some(allocation.id + 1))?;
         state.next_id = allocation.id + 1;
-        state.hold(&allocation, true);
         state.allocations.insert(allocation.id, allocation.clone());
         Ok(allocation)
     }
@@ -220,25 +213,49 @@ impl AssetManager {
         if !state.allocations.contains_key(&id) {
             return Err(Error::UnknownAllocation(id));
         }
-        state.ledger.apply(&Change { delete: vec![id], ..Change::default() })?;
-        let allocation = state.allocations.remove(&id).ok_or(Error::UnknownAllocation(id))?;
-        state.hold(&allocation, false);
-        Ok(allocation)
+        state.commit(Vec::new(), vec![id], None)?;
+        state.allocations.remove(&id).ok_or(Error::UnknownAllocation(id))
     }
 
-    /// Removes every allocation whose deadline is at or before `now`, and returns them.
+    /// Marks an active allocation lost at `now`, as an operator declares its hardware gone: it
+    /// stops counting against capacity and stays listed until released. `reason` must be a
+    /// printable text of at most 256 bytes.
+    pub fn mark_lost(&self, id: u64, reason: &str, now: u64) -> Result<Allocation> {
+        crate::text::check_name("reason", reason).map_err(Error::Invalid)?;
+        let mut state = self.lock();
+        let current = state.allocations.get(&id).ok_or(Error::UnknownAllocation(id))?;
+        if !current.is_active() {
+            return Err(Error::Invalid(format!("allocation {id} is already marked lost")));
+        }
+        let lost = Allocation {
+            state: AllocationState::Lost { reason: reason.to_string(), since_ms: now },
+            ..current.clone()
+        };
+        state.commit(vec![&lost], Vec::new(), None)?;
+        state.allocations.insert(id, lost.clone());
+        Ok(lost)
+    }
+
+    /// Removes every allocation whose deadline is at or before `now` (from the ledger too),
+    /// and returns them.
     pub fn expire_at(&self, now: u64) -> Result<Vec<Allocation>> {
-        self.lock().expire(now)
+        let mut state = self.lock();
+        let expired = state.expire(now);
+        if !state.expired_unwritten.is_empty() {
+            state.commit(Vec::new(), Vec::new(), None)?;
+        }
+        Ok(expired)
     }
 
     /// Assets with their allocated and free amounts, and all allocations.
     pub fn status(&self) -> Status {
         let state = self.lock();
+        let held = state.held();
         let assets = state
             .assets
             .values()
             .map(|asset| {
-                let allocated = state.allocated_on(&asset.id);
+                let allocated = held.get(&asset.id).copied().unwrap_or(0);
                 AssetStatus {
                     asset: asset.clone(),
                     allocated,
@@ -246,7 +263,24 @@ impl AssetManager {
                 }
             })
             .collect();
-        Status { assets, allocations: state.allocations.values().cloned().collect() }
+        let unavailable = state
+            .allocations
+            .values()
+            .filter(|a| a.is_active() && !state.unseen.contains(&a.kind))
+            .filter_map(|a| {
+                let missing: Vec<String> = a
+                    .parts
+                    .iter()
+                    .filter(|p| !state.assets.contains_key(&p.asset))
+                    .map(|p| p.asset.clone())
+                    .collect();
+                let mut counted_against: Vec<String> =
+                    missing.iter().flat_map(|m| state.overlapping(a.kind, m)).map(|s| s.id.clone()).collect();
+                counted_against.dedup();
+                (!missing.is_empty()).then_some(Unavailable { allocation: a.id, missing, counted_against })
+            })
+            .collect();
+        Status { assets, allocations: state.allocations.values().cloned().collect(), unavailable }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -256,58 +290,90 @@ impl AssetManager {
     }
 }
 
-fn validate(request: &Request) -> Result<()> {
-    if request.amount == 0 {
-        return Err(Error::Invalid("the amount must be positive".into()));
+/// The assets seen now, each under the id the ledger knows its hardware by: an asset whose own
+/// id is not recorded takes the id of a recorded asset of the same kind with exactly the same
+/// hardware (and not seen now under its own id). So `cpu:all` of the portable backend is
+/// `cpu:numa0` when a native writer recorded those CPUs under that id.
+fn canonical(mut assets: Vec<Asset>, recorded: &BTreeMap<String, RecordedAsset>) -> Vec<Asset> {
+    let seen: BTreeSet<String> = assets.iter().map(|a| a.id.clone()).collect();
+    let mut taken = BTreeSet::new();
+    for asset in &mut assets {
+        if recorded.contains_key(&asset.id) || asset.hardware.is_empty() {
+            continue;
+        }
+        let hardware: BTreeSet<&String> = asset.hardware.iter().collect();
+        if let Some(r) = recorded.values().find(|r| {
+            r.kind == asset.kind
+                && !seen.contains(&r.id)
+                && !taken.contains(&r.id)
+                && r.hardware.iter().collect::<BTreeSet<_>>() == hardware
+        }) {
+            taken.insert(r.id.clone());
+            asset.id = r.id.clone();
+        }
     }
-    if request.holder.trim().is_empty() {
-        return Err(Error::Invalid("the holder must be named".into()));
-    }
-    if request.duration.is_zero() {
-        return Err(Error::Invalid("the duration must be positive".into()));
-    }
-    Ok(())
+    assets
 }
 
 impl State {
-    fn allocated_on(&self, asset: &str) -> u64 {
-        self.allocated.get(asset).copied().unwrap_or(0)
-    }
-
-    /// Adds (or removes) what an active allocation holds to the per-asset totals.
-    fn hold(&mut self, allocation: &Allocation, add: bool) {
-        if !allocation.is_active() {
-            return;
-        }
-        for part in &allocation.parts {
-            let held = self.allocated.entry(part.asset.clone()).or_insert(0);
-            *held = if add { held.saturating_add(part.amount) } else { held.saturating_sub(part.amount) };
-        }
-        self.allocated.retain(|_, v| *v > 0);
-    }
-
-    fn recount(&mut self) {
-        self.allocated.clear();
-        let active: Vec<Allocation> = self.allocations.values().filter(|a| a.is_active()).cloned().collect();
-        for a in &active {
-            self.hold(a, true);
-        }
-    }
-
-    fn expire(&mut self, now: u64) -> Result<Vec<Allocation>> {
-        let ids: Vec<u64> = self.allocations.values().filter(|a| a.expires_ms <= now).map(|a| a.id).collect();
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.ledger.apply(&Change { delete: ids.clone(), ..Change::default() })?;
-        let mut expired = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(a) = self.allocations.remove(&id) {
-                self.hold(&a, false);
-                expired.push(a);
+    /// Amount held per asset seen now by active allocations: on the asset itself, or, for an
+    /// asset not seen now (of a kind that was seen), on every asset seen now that may share
+    /// its hardware, so that what is unavailable is never handed out twice.
+    fn held(&self) -> HashMap<String, u64> {
+        let mut held: HashMap<String, u64> = HashMap::new();
+        for a in self.allocations.values().filter(|a| a.is_active()) {
+            for p in &a.parts {
+                if self.assets.contains_key(&p.asset) {
+                    let h = held.entry(p.asset.clone()).or_default();
+                    *h = h.saturating_add(p.amount);
+                } else if !self.unseen.contains(&a.kind) {
+                    for s in self.overlapping(a.kind, &p.asset) {
+                        let h = held.entry(s.id.clone()).or_default();
+                        *h = h.saturating_add(p.amount);
+                    }
+                }
             }
         }
-        Ok(expired)
+        held
+    }
+
+    /// Assets seen now of `kind` that may share hardware with the asset `id` (not seen now):
+    /// those whose recorded hardware overlaps, every one of the kind when either side's
+    /// hardware is unknown.
+    fn overlapping<'a>(&'a self, kind: AssetKind, id: &str) -> impl Iterator<Item = &'a Asset> + 'a {
+        let hardware: BTreeSet<String> =
+            self.recorded.get(id).map(|r| r.hardware.iter().cloned().collect()).unwrap_or_default();
+        self.assets.values().filter(move |s| {
+            s.kind == kind
+                && (hardware.is_empty()
+                    || s.hardware.is_empty()
+                    || s.hardware.iter().any(|h| hardware.contains(h)))
+        })
+    }
+
+    /// Commits a change, with the expired allocations not yet deleted and the assets seen now
+    /// that the ledger does not know as they are; updates the state's record of both.
+    fn commit(&mut self, put: Vec<&Allocation>, mut delete: Vec<u64>, next_id: Option<u64>) -> Result<()> {
+        delete.extend(&self.expired_unwritten);
+        let record: Vec<RecordedAsset> = self
+            .assets
+            .values()
+            .map(|a| RecordedAsset { id: a.id.clone(), kind: a.kind, hardware: a.hardware.clone() })
+            .filter(|r| self.recorded.get(&r.id) != Some(r))
+            .collect();
+        self.ledger.apply(&Change { put, delete, next_id, record: record.clone() })?;
+        self.expired_unwritten.clear();
+        self.recorded.extend(record.into_iter().map(|r| (r.id.clone(), r)));
+        Ok(())
+    }
+
+    /// Drops every allocation whose deadline is at or before `now` from the view (they are
+    /// deleted from the ledger with the next change) and returns them.
+    fn expire(&mut self, now: u64) -> Vec<Allocation> {
+        let ids: Vec<u64> = self.allocations.values().filter(|a| a.expires_ms <= now).map(|a| a.id).collect();
+        let expired: Vec<Allocation> = ids.iter().filter_map(|id| self.allocations.remove(id)).collect();
+        self.expired_unwritten.extend(ids);
+        expired
     }
 
     /// Chooses where a request goes: one asset with enough free (the tightest fit) for pooled
@@ -317,12 +383,13 @@ impl State {
         let whole = kind.whole_devices();
         let mut reasons = Vec::new();
         let mut fits: Vec<(&Asset, u64)> = Vec::new();
+        let held = self.held();
         let candidates = self
             .assets
             .values()
             .filter(|a| a.kind == kind && request.asset.as_ref().is_none_or(|want| *want == a.id));
         for asset in candidates {
-            let allocated = self.allocated_on(&asset.id);
+            let allocated = held.get(&asset.id).copied().unwrap_or(0);
             let free = asset.allocatable.saturating_sub(allocated);
             let why = if !asset.sharing.admits(request.scope) {
                 Some(format!("shared at level {} only, request scope is {}", asset.sharing, request.scope))

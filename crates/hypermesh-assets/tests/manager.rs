@@ -4,7 +4,8 @@ mod common;
 
 use common::node_assets;
 use hypermesh_assets::{
-    AllocationState, AssetKind, AssetManager, Error, HealthState, LEDGER_FILE, Ledger, Request, SharingLevel,
+    AllocationState, AssetKind, AssetManager, Error, HealthState, Inventory, LEDGER_FILE, Ledger, Request,
+    SharingLevel,
 };
 use std::time::Duration;
 
@@ -110,7 +111,7 @@ fn allocations_expire_at_their_deadline() {
 }
 
 #[test]
-fn a_vanished_gpu_marks_its_allocations_lost_durably() {
+fn a_vanished_gpu_leaves_its_allocation_unavailable_and_counted_until_an_operator_marks_it_lost() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(LEDGER_FILE);
     let (gpu_alloc, cpu_alloc) = {
@@ -120,25 +121,114 @@ fn a_vanished_gpu_marks_its_allocations_lost_durably() {
         let c = m.allocate_at(&Request::new(AssetKind::Cpu, 1000, "job-43", HOUR), T0).unwrap();
         (g, c)
     };
-    // Restart without the first GPU.
-    let assets: Vec<_> = node_assets().into_iter().filter(|a| a.id != "gpu:pci-0000:09:00.0").collect();
-    let (m, report) = AssetManager::open_at(assets.clone(), Ledger::open(&path).unwrap(), T0 + 5).unwrap();
-    assert_eq!(report.lost.len(), 1);
-    assert_eq!(report.lost[0].id, gpu_alloc.id);
-    assert_eq!(
-        report.lost[0].state,
-        AllocationState::Lost { reason: "asset gone: gpu:pci-0000:09:00.0".into(), since_ms: T0 + 5 }
-    );
+    assert_eq!(gpu_alloc.parts[0].asset, "gpu:pci-0000:09:00.0");
+    // Restart without the first GPU: nothing is written, nothing is lost.
+    let bytes = std::fs::read(&path).unwrap();
+    let without: Vec<_> = node_assets().into_iter().filter(|a| a.id != "gpu:pci-0000:09:00.0").collect();
+    let (m, _) =
+        AssetManager::open_at(without.clone(), Ledger::snapshot(&path, Duration::ZERO).unwrap(), T0 + 5)
+            .unwrap();
     let status = m.status();
-    assert_eq!(status.allocations.len(), 2, "lost allocations stay listed until released");
-    assert!(status.allocations.iter().any(|a| a.id == cpu_alloc.id && a.is_active()));
+    assert!(status.allocations.iter().all(|a| a.is_active()), "nothing is marked lost by itself");
+    assert_eq!(status.unavailable.len(), 1);
+    assert_eq!(status.unavailable[0].allocation, gpu_alloc.id);
+    assert_eq!(status.unavailable[0].missing, ["gpu:pci-0000:09:00.0"]);
+    assert!(status.unavailable[0].counted_against.is_empty(), "the other GPU is other hardware");
     drop(m);
-    // The loss was written down: the next start does not report it again, but still lists it.
-    let (m, report) = AssetManager::open_at(assets, Ledger::open(&path).unwrap(), T0 + 10).unwrap();
-    assert!(report.lost.is_empty());
+    assert!(std::fs::read(&path).unwrap() == bytes, "reconciling wrote nothing");
+    let (m, _) = AssetManager::open_at(without, Ledger::open(&path).unwrap(), T0 + 5).unwrap();
+    m.allocate_at(&Request::new(AssetKind::Gpu, 1, "job-44", HOUR), T0 + 5).unwrap();
+    drop(m);
+    // The GPU is back: its allocation holds it again, so it is not handed out twice.
+    let (m, _) = AssetManager::open_at(node_assets(), Ledger::open(&path).unwrap(), T0 + 10).unwrap();
+    assert!(m.status().unavailable.is_empty());
+    assert!(
+        refusal(m.allocate_at(&Request::new(AssetKind::Gpu, 1, "job-45", HOUR), T0 + 10))
+            .contains("0 usable")
+    );
+    // Only an operator marks it lost, which frees the GPU; it stays listed until released.
+    assert!(matches!(m.mark_lost(gpu_alloc.id, "bad\nreason", T0 + 20), Err(Error::Invalid(_))));
+    let lost = m.mark_lost(gpu_alloc.id, "card pulled", T0 + 20).unwrap();
+    assert_eq!(lost.state, AllocationState::Lost { reason: "card pulled".into(), since_ms: T0 + 20 });
+    assert!(matches!(m.mark_lost(gpu_alloc.id, "again", T0 + 20), Err(Error::Invalid(_))));
+    drop(m);
+    let (m, _) = AssetManager::open_at(node_assets(), Ledger::open(&path).unwrap(), T0 + 30).unwrap();
     let listed = m.status().allocations.into_iter().find(|a| a.id == gpu_alloc.id).unwrap();
-    assert!(!listed.is_active());
+    assert!(!listed.is_active(), "the mark was written down");
+    assert!(m.status().allocations.iter().any(|a| a.id == cpu_alloc.id && a.is_active()));
+    m.allocate_at(&Request::new(AssetKind::Gpu, 1, "job-46", HOUR), T0 + 30).unwrap();
     assert_eq!(m.release(gpu_alloc.id).unwrap().id, gpu_alloc.id);
+}
+
+/// The case, in the manager: the native backend sees `cpu:numa0` (CPUs 0-1), the
+/// portable one `cpu:all` (the same CPUs). Whichever backend looks or allocates, the ids stay
+/// those the ledger knows, a look writes nothing, and a 2-CPU node never grants 3 CPUs.
+#[test]
+fn the_same_cpus_keep_their_id_and_their_allocations_under_either_backend() {
+    let cpus = |id: &str, list: &[u32]| {
+        let mut a =
+            common::asset(id, AssetKind::Cpu, list.len() as u64 * 1000, list.len() as u64 * 1000, None);
+        a.hardware = list.iter().map(|c| format!("cpu{c}")).collect();
+        a
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(LEDGER_FILE);
+    let native = vec![cpus("cpu:numa0", &[0, 1])];
+    let portable = vec![cpus("cpu:all", &[0, 1])];
+    let wait = Duration::from_secs(5);
+    let inventory =
+        |assets: &Vec<hypermesh_assets::Asset>| Inventory { assets: assets.clone(), ..Default::default() };
+    let (m, _) = AssetManager::open_inventory(&inventory(&native), Ledger::open(&path).unwrap()).unwrap();
+    m.allocate(&Request::new(AssetKind::Cpu, 1500, "a", HOUR)).unwrap();
+    drop(m);
+    let bytes = std::fs::read(&path).unwrap();
+    let (m, report) = AssetManager::open_to_look(&inventory(&portable), &path, wait).unwrap();
+    let status = m.status();
+    assert_eq!(status.assets[0].asset.id, "cpu:numa0", "the ledger's id for these CPUs");
+    assert_eq!((status.assets[0].allocated, status.assets[0].free), (1500, 500));
+    assert!(status.unavailable.is_empty() && report.overcommitted.is_empty(), "{status:?}");
+    drop(m);
+    assert!(std::fs::read(&path).unwrap() == bytes, "looking wrote nothing");
+    let (m, _) = AssetManager::open_inventory(&inventory(&portable), Ledger::open(&path).unwrap()).unwrap();
+    let reason = refusal(m.allocate(&Request::new(AssetKind::Cpu, 1500, "b", HOUR)));
+    assert!(reason.contains("cpu:numa0: 0.5 free of 2 allocatable"), "{reason}");
+    assert_eq!(
+        m.allocate(&Request::new(AssetKind::Cpu, 500, "b", HOUR)).unwrap().parts[0].asset,
+        "cpu:numa0"
+    );
+}
+
+/// Where the other backend sees coarser assets (two NUMA nodes natively, one pool portably), an
+/// allocation on a node not seen now counts against the pool that holds its CPUs; one on an
+/// asset whose hardware the ledger does not know counts against every asset of its kind.
+#[test]
+fn allocations_on_assets_not_seen_now_count_against_what_overlaps_them() {
+    let cpus = |id: &str, list: &[u32]| {
+        let mut a =
+            common::asset(id, AssetKind::Cpu, list.len() as u64 * 1000, list.len() as u64 * 1000, None);
+        a.hardware = list.iter().map(|c| format!("cpu{c}")).collect();
+        a
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(LEDGER_FILE);
+    {
+        let native = vec![cpus("cpu:numa0", &[0, 1]), cpus("cpu:numa1", &[2, 3])];
+        let m = AssetManager::open_at(native, Ledger::open(&path).unwrap(), T0).unwrap().0;
+        let mut req = Request::new(AssetKind::Cpu, 1500, "a", HOUR);
+        req.numa_node = None;
+        req.asset = Some("cpu:numa0".into());
+        m.allocate_at(&req, T0).unwrap();
+    }
+    let pool = vec![cpus("cpu:all", &[0, 1, 2, 3]), cpus("cpu:other", &[8])];
+    let (m, _) = AssetManager::open_at(pool, Ledger::open(&path).unwrap(), T0).unwrap();
+    let status = m.status();
+    let all = status.assets.iter().find(|s| s.asset.id == "cpu:all").unwrap();
+    assert_eq!((all.allocated, all.free), (1500, 2500));
+    let other = status.assets.iter().find(|s| s.asset.id == "cpu:other").unwrap();
+    assert_eq!(other.allocated, 0, "no shared CPU");
+    assert_eq!(status.unavailable[0].counted_against, ["cpu:all"]);
+    assert!(m.allocate_at(&Request::new(AssetKind::Cpu, 2600, "b", HOUR), T0).is_err());
+    m.allocate_at(&Request::new(AssetKind::Cpu, 2500, "b", HOUR), T0).unwrap();
 }
 
 #[test]
@@ -191,20 +281,22 @@ fn an_unreadable_section_leaves_its_allocations_unverified_not_lost() {
         unseen: vec![AssetKind::Gpu],
     };
     let (m, report) = AssetManager::open_inventory(&inventory, Ledger::open(&path).unwrap()).unwrap();
-    assert!(report.lost.is_empty(), "{report:?}");
     assert_eq!(report.unverified, vec![gpu.clone()]);
+    assert!(m.status().unavailable.is_empty(), "an unseen kind is unverified, not unavailable");
     assert!(m.status().allocations[0].is_active());
 }
 
 #[test]
-fn looking_reads_without_writing_unless_something_must_be_recorded() {
+fn looking_never_writes_not_even_an_expiry_or_a_missing_file() {
     use hypermesh_assets::Inventory;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(LEDGER_FILE);
     let inventory = Inventory { assets: node_assets(), ..Default::default() };
     let wait = Duration::from_secs(5);
-    // No ledger yet: created.
-    drop(AssetManager::open_to_look(&inventory, &path, wait).unwrap());
+    // No ledger yet: none is created.
+    let (m, _) = AssetManager::open_to_look(&inventory, &path, wait).unwrap();
+    assert!(m.status().allocations.is_empty());
+    assert!(!path.exists(), "a look creates nothing");
     let short = {
         let m = AssetManager::open_inventory(&inventory, Ledger::open(&path).unwrap()).unwrap().0;
         m.allocate(&Request::new(AssetKind::Cpu, 1000, "long", HOUR)).unwrap();
@@ -215,13 +307,18 @@ fn looking_reads_without_writing_unless_something_must_be_recorded() {
     assert_eq!(m.status().allocations.len(), 2);
     assert_eq!(report, Default::default());
     drop(m);
-    assert!(std::fs::read(&path).unwrap() == bytes, "a plain listing leaves the file untouched");
     std::thread::sleep(Duration::from_millis(400));
-    // The GPU allocation expired: the listing records that.
+    // The GPU allocation expired: the look says so and no longer counts it, but writes nothing.
     let (m, report) = AssetManager::open_to_look(&inventory, &path, wait).unwrap();
-    assert_eq!(report.expired, vec![short]);
-    drop(m);
-    let m = AssetManager::open_inventory(&inventory, Ledger::open_read_only(&path, wait).unwrap()).unwrap().0;
-    assert_eq!(m.status().allocations.len(), 1, "the expiry was written down");
+    assert_eq!(report.expired, vec![short.clone()]);
+    assert_eq!(m.status().allocations.len(), 1);
     assert!(matches!(m.release(1), Err(Error::ReadOnly(_))));
+    drop(m);
+    assert!(std::fs::read(&path).unwrap() == bytes, "looking left the file untouched");
+    // The next writer deletes it with its own change.
+    let m = AssetManager::open_inventory(&inventory, Ledger::open(&path).unwrap()).unwrap().0;
+    m.release(1).unwrap();
+    drop(m);
+    let (m, report) = AssetManager::open_to_look(&inventory, &path, wait).unwrap();
+    assert!(m.status().allocations.is_empty() && report.expired.is_empty());
 }

@@ -115,7 +115,7 @@ impl AssetsSource {
         let listing = Arc::new(Listing::look(&self.inventory, &self.ledger, LEDGER_WAIT)?);
         // Opening the ledger allocates more than the listing keeps.
         hypermesh_os::heap::release_free();
-        // Stamp after reading: a first look creates the file.
+        // Stamp after reading (a listing never creates the file: with none, each scrape reads again).
         *cached =
             std::fs::metadata(&self.ledger).ok().map(|m| ((m.modified().ok(), m.len()), listing.clone()));
         Ok(listing)

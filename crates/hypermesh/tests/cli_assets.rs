@@ -7,7 +7,13 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn hypermesh(state: &Path, args: &[&str]) -> Output {
+    hypermesh_with(&[], state, args)
+}
+
+/// `hypermesh GLOBAL... assets --state-dir STATE ARGS...`.
+fn hypermesh_with(global: &[&str], state: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hypermesh"))
+        .args(global)
         .arg("assets")
         .arg("--state-dir")
         .arg(state)
@@ -35,7 +41,7 @@ fn assets_of_kind(status: &Value, kind: &str) -> Vec<Value> {
 }
 
 #[test]
-fn status_json_lists_assets_allocations_and_problems_and_creates_the_ledger() {
+fn status_json_lists_assets_allocations_and_problems_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = hypermesh(dir.path(), &["--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -43,7 +49,7 @@ fn status_json_lists_assets_allocations_and_problems_and_creates_the_ledger() {
     assert!(status["assets"].is_array());
     assert_eq!(status["allocations"], Value::Array(vec![]));
     assert!(status["problems"].is_array());
-    assert!(dir.path().join("assets.redb").is_file());
+    assert!(!dir.path().join("assets.redb").exists(), "a listing creates no ledger");
     for a in status["assets"].as_array().unwrap() {
         let (alloc, allocated, free) = (
             a["allocatable"].as_u64().unwrap(),
@@ -143,4 +149,215 @@ fn utilisation_is_measured_only_when_an_interval_is_given() {
         let u = cpu["utilisation"].as_f64().unwrap_or_else(|| panic!("no utilisation: {cpu}"));
         assert!((0.0..=1.0).contains(&u), "{cpu}");
     }
+}
+
+fn cpu_capacity(state: &Path) -> Option<(String, f64)> {
+    let status = json(&hypermesh(state, &["--json"]));
+    let cpu = assets_of_kind(&status, "cpu").into_iter().next()?;
+    Some((cpu["id"].as_str()?.to_string(), cpu["allocatable"].as_u64()? as f64 / 1000.0))
+}
+
+/// Issue 17, item 1, as reported: allocate natively, list with `--backend portable`, allocate
+/// again. The listing writes nothing and marks nothing lost; the second allocation is refused
+/// under either backend (on a 2-CPU node: 1.5, then 1.5 again).
+#[test]
+fn a_listing_under_the_other_backend_writes_nothing_and_allocations_still_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((id, cpus)) = cpu_capacity(dir.path()) else {
+        hypermesh_os::testing::skip("no CPU asset");
+        return;
+    };
+    let first = format!("{}", cpus - 0.5);
+    let out = hypermesh(
+        dir.path(),
+        &["allocate", "--kind", "cpu", "--count", &first, "--holder", "a", "--for", "1h"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ledger = dir.path().join("assets.redb");
+    let bytes = std::fs::read(&ledger).unwrap();
+    let listed = hypermesh_with(&["--backend", "portable"], dir.path(), &["--json"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    assert!(std::fs::read(&ledger).unwrap() == bytes, "the listing wrote the ledger");
+    let listing = json(&listed);
+    assert_eq!(listing["allocations"][0]["state"], "active", "{listing}");
+    let cpu = assets_of_kind(&listing, "cpu");
+    assert_eq!(cpu[0]["id"], id.as_str(), "the same CPUs keep the id the ledger knows: {listing}");
+    assert_eq!(cpu[0]["allocated"].as_u64(), Some(((cpus - 0.5) * 1000.0) as u64));
+    let text = hypermesh_with(&["--backend", "portable"], dir.path(), &[]);
+    assert!(!String::from_utf8_lossy(&text.stdout).contains("LOST") && !stderr(&text).contains("LOST"));
+    for backend in ["portable", "native"] {
+        let again = hypermesh_with(
+            &["--backend", backend],
+            dir.path(),
+            &["allocate", "--kind", "cpu", "--count", "1", "--holder", "b", "--for", "1h"],
+        );
+        assert_eq!(again.status.code(), Some(2), "{backend}: {}", stderr(&again));
+        assert!(stderr(&again).contains("0.5 free of"), "{backend}: {}", stderr(&again));
+    }
+}
+
+#[test]
+fn durations_past_year_9999_are_refused_and_stored_ones_do_not_break_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hypermesh(
+        dir.path(),
+        &["allocate", "--kind", "cpu", "--count", "0.1", "--holder", "a", "--for", "10000y"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("ends after 9999-12-31"), "{}", stderr(&out));
+    assert!(!dir.path().join("assets.redb").exists(), "refused before the ledger was touched");
+    // As an older version stored it.
+    let Some((id, _)) = cpu_capacity(dir.path()) else {
+        hypermesh_os::testing::skip("no CPU asset");
+        return;
+    };
+    let far = stored(dir.path(), &id, "far-future", u64::MAX / 2);
+    let list = hypermesh(dir.path(), &[]);
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert!(
+        String::from_utf8_lossy(&list.stdout).contains("out of range"),
+        "{}",
+        String::from_utf8_lossy(&list.stdout)
+    );
+    assert!(stderr(&list).contains("past 9999-12-31"), "{}", stderr(&list));
+    let out = hypermesh(dir.path(), &["release", &far.to_string()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// Writes an allocation of 0.1 CPU on `asset` straight into the ledger, as an older version
+/// could have.
+fn stored(state: &Path, asset: &str, holder: &str, expires_ms: u64) -> u64 {
+    use hypermesh_assets::ledger::Change;
+    use hypermesh_assets::{Allocation, AllocationState, AssetKind, Ledger, Part, SharingLevel};
+    let ledger = Ledger::open(&state.join("assets.redb")).unwrap();
+    let id = ledger.load().unwrap().next_id;
+    let a = Allocation {
+        id,
+        holder: holder.into(),
+        kind: AssetKind::Cpu,
+        parts: vec![Part { asset: asset.into(), amount: 100 }],
+        scope: SharingLevel::Private,
+        created_ms: 1,
+        expires_ms,
+        state: AllocationState::Active,
+    };
+    ledger.apply(&Change { put: vec![&a], next_id: Some(id + 1), ..Change::default() }).unwrap();
+    id
+}
+
+#[test]
+fn holder_names_are_checked_and_stored_ones_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["a\nb", "\u{1b}[2J", &"x".repeat(257)] {
+        let out = hypermesh(
+            dir.path(),
+            &["allocate", "--kind", "cpu", "--count", "0.1", "--holder", bad, "--for", "1h"],
+        );
+        assert_eq!(out.status.code(), Some(2), "clap refuses it: {}", stderr(&out));
+        assert!(stderr(&out).contains("--holder"), "{}", stderr(&out));
+    }
+    let Some((id, _)) = cpu_capacity(dir.path()) else {
+        hypermesh_os::testing::skip("no CPU asset");
+        return;
+    };
+    stored(dir.path(), &id, "evil\n1  forged  cpu  1  line\u{1b}[2J", u64::MAX / 4);
+    let out = hypermesh(dir.path(), &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(text.contains("evil\\u{a}1  forged"), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("1  forged")), "{text}");
+}
+
+#[test]
+fn a_corrupt_ledger_is_reported_with_the_way_out_and_recovered_from_its_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    if cpu_capacity(dir.path()).is_none() {
+        hypermesh_os::testing::skip("no CPU asset");
+        return;
+    }
+    let out = hypermesh(
+        dir.path(),
+        &["allocate", "--kind", "cpu", "--count", "0.1", "--holder", "kept", "--for", "1h"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The next writer keeps the ledger with this allocation as its backup.
+    let out = hypermesh(
+        dir.path(),
+        &["allocate", "--kind", "cpu", "--count", "0.1", "--holder", "last", "--for", "1h"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(dir.path().join("assets.redb"), b"ruined by a bad disk").unwrap();
+    let out = hypermesh(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is corrupt") && stderr(&out).contains("hypermesh assets recover"),
+        "{}",
+        stderr(&out)
+    );
+    let out = hypermesh(dir.path(), &["recover"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 allocation(s)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let listing = json(&hypermesh(dir.path(), &["--json"]));
+    assert_eq!(listing["allocations"][0]["holder"], "kept", "{listing}");
+}
+
+/// Kills the server if the test fails before it is done.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
+}
+
+/// Issue 17, item 1, the server's way: `GET /metrics` and `/v1/assets` of
+/// `serve --backend portable` over a ledger written natively write nothing and mark nothing lost.
+#[test]
+fn serving_under_the_other_backend_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    if cpu_capacity(dir.path()).is_none() {
+        hypermesh_os::testing::skip("no CPU asset");
+        return;
+    }
+    let out = hypermesh(
+        dir.path(),
+        &["allocate", "--kind", "cpu", "--count", "0.5", "--holder", "a", "--for", "1h"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bytes = std::fs::read(dir.path().join("assets.redb")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_hypermesh"))
+            .args(["--backend", "portable", "serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--collectors", "assets", "--state-dir"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let start = std::time::Instant::now();
+    while get(port, "/healthz").is_none() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let metrics = get(port, "/metrics").unwrap();
+    assert!(metrics.contains(r#"hypermesh_asset_allocations{kind="cpu",state="active"} 1"#), "{metrics}");
+    let assets: Value = serde_json::from_str(&get(port, "/v1/assets").unwrap()).unwrap();
+    assert_eq!(assets["allocations"][0]["state"], "active", "{assets}");
+    assert!(std::fs::read(dir.path().join("assets.redb")).unwrap() == bytes, "serving wrote the ledger");
 }

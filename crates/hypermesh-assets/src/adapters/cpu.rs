@@ -65,6 +65,7 @@ impl AssetAdapter for CpuAdapter {
                     utilisation: mean_utilisation(host, &ids),
                     health: Health::default(),
                     sharing: host.config.sharing,
+                    hardware: ids.iter().map(|c| format!("cpu{c}")).collect(),
                     cpus: ids,
                 }
             })

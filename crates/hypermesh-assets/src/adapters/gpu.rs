@@ -35,6 +35,10 @@ impl AssetAdapter for GpuAdapter {
                 utilisation: gpu.utilization_percent.map(|p| (p / 100.0).clamp(0.0, 1.0)),
                 health: health(gpu, host),
                 sharing: host.config.sharing,
+                hardware: Some(&gpu.pci_address)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| vec![format!("pci-{a}")])
+                    .unwrap_or_default(),
             })
             .collect())
     }

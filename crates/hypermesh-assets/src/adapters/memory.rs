@@ -51,6 +51,8 @@ impl AssetAdapter for MemoryAdapter {
             utilisation,
             health: Health::default(),
             sharing: host.config.sharing,
+            // The host-wide asset overlaps every node: unknown.
+            hardware: numa_node.map(|n: u32| vec![format!("numa{n}")]).unwrap_or_default(),
         };
         let nodes_total: u64 = nodes.iter().map(|(_, total)| total).sum();
         // Node sizes that do not add up to MemTotal (memory outside every node, as on some

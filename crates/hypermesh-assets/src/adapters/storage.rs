@@ -51,6 +51,11 @@ impl AssetAdapter for StorageAdapter {
                 utilisation: Some(used_share.clamp(0.0, 1.0)),
                 health: health(fs, used_share, host),
                 sharing: host.config.sharing,
+                hardware: vec![if fs.device.starts_with("/dev/") {
+                    fs.device.clone()
+                } else {
+                    format!("mount:{}", fs.mount_point)
+                }],
             });
         }
         Ok(assets)

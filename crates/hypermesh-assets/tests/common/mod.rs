@@ -17,13 +17,15 @@ pub fn asset(id: &str, kind: AssetKind, capacity: u64, allocatable: u64, numa_no
         utilisation: None,
         health: Health::default(),
         sharing: SharingLevel::Private,
+        hardware: Vec::new(),
     }
 }
 
-/// Two NUMA nodes of CPUs and memory, two GPUs, one filesystem.
+/// Two NUMA nodes of CPUs and memory, two GPUs, one filesystem; each asset's hardware is its
+/// own (named after its id).
 pub fn node_assets() -> Vec<Asset> {
     const GIB: u64 = 1 << 30;
-    vec![
+    let mut assets = vec![
         asset("cpu:numa0", AssetKind::Cpu, 8000, 7500, Some(0)),
         asset("cpu:numa1", AssetKind::Cpu, 8000, 7500, Some(1)),
         asset("gpu:pci-0000:09:00.0", AssetKind::Gpu, 1, 1, None),
@@ -31,5 +33,9 @@ pub fn node_assets() -> Vec<Asset> {
         asset("memory:numa0", AssetKind::Memory, 64 * GIB, 63 * GIB, Some(0)),
         asset("memory:numa1", AssetKind::Memory, 64 * GIB, 63 * GIB, Some(1)),
         asset("storage:wwn-eui.1-part2048", AssetKind::Storage, 1000 * GIB, 900 * GIB, None),
-    ]
+    ];
+    for a in &mut assets {
+        a.hardware = vec![format!("hw-{}", a.id)];
+    }
+    assets
 }

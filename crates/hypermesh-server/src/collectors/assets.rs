@@ -2,7 +2,9 @@
 //!
 //! Per asset: `hypermesh_asset_{capacity,allocatable,allocated,free}` in the kind's base unit
 //! (`unit` label: `cpus`, `gpus`, `bytes`), with `asset`, `kind` and `numa` labels, and
-//! `hypermesh_asset_healthy`. Allocations: `hypermesh_asset_allocations{kind,state}`.
+//! `hypermesh_asset_healthy`. Allocations: `hypermesh_asset_allocations{kind,state}`, state
+//! `active`, `unavailable` (on an asset not seen now; still counted) or `lost` (marked so by an
+//! operator). Reading the ledger here never writes it.
 
 use crate::collector::{CollectError, Collector};
 use crate::rows::{GaugeRows, Labels};
@@ -55,7 +57,9 @@ impl Collector for Assets {
         healthy.register_in(r, "asset_healthy", "Whether an asset is healthy (1) or degraded or failed (0)");
         let mut counts: BTreeMap<(AssetKind, &str), u64> = BTreeMap::new();
         for a in &listing.status.allocations {
+            let unavailable = listing.status.unavailable.iter().any(|u| u.allocation == a.id);
             let state = match a.state {
+                AllocationState::Active if unavailable => "unavailable",
                 AllocationState::Active => "active",
                 AllocationState::Lost { .. } => "lost",
             };
@@ -67,7 +71,11 @@ impl Collector for Assets {
                 (vec![("kind", kind.name().to_string()), ("state", state.to_string())], n)
             })
             .collect();
-        r.register("asset_allocations", "Allocations in the ledger by kind and state", allocations);
+        r.register(
+            "asset_allocations",
+            "Allocations in the ledger by kind and state (active, unavailable, lost)",
+            allocations,
+        );
         Ok(())
     }
 }

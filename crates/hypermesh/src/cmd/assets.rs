@@ -3,10 +3,11 @@
 use super::Global;
 use super::output::{Table, snake_name};
 use anyhow::{Context, anyhow};
+use hypermesh_assets::text::{check_name, escape};
 use hypermesh_assets::{
     Allocation, AllocationState, AssetKind, AssetManager, Config, Error, HostView, Inventory, LEDGER_FILE,
-    Ledger, Listing, LiveState, Reconciliation, Request, Reserve, SharingLevel, Status, default_adapters,
-    default_state_dir, format_deadline, now_ms, parse_duration,
+    Ledger, Listing, LiveState, Reconciliation, Recovery, Request, Reserve, SharingLevel, Status,
+    backup_path, default_adapters, default_state_dir, format_deadline, now_ms, parse_duration,
 };
 use hypermesh_os::portable::PortableSampler;
 use hypermesh_os::{HostProfile, Section, detect};
@@ -143,11 +144,36 @@ impl AssetOptions {
 pub enum Action {
     /// Grant assets to a holder for a time.
     Allocate(AllocateArgs),
-    /// Release an allocation (active or lost) by id.
+    /// Release an allocation (active, unavailable or lost) by id.
     Release {
         /// Allocation id.
         id: u64,
     },
+    /// Declare an allocation's hardware gone: it stops counting against capacity and stays
+    /// listed until released. Nothing is ever marked lost otherwise.
+    MarkLost {
+        /// Allocation id.
+        id: u64,
+        /// Why (printable, at most 256 bytes).
+        #[arg(long, value_parser = reason)]
+        reason: String,
+    },
+    /// Replace a corrupt ledger by the backup kept beside it (assets.redb.bak), or by an empty
+    /// one with --empty; the corrupt file is kept as assets.redb.corrupt-SECONDS. Refused while
+    /// the ledger verifies. Run it with no allocation in progress.
+    Recover {
+        /// Start from an empty ledger instead of the backup: every allocation is forgotten.
+        #[arg(long)]
+        empty: bool,
+    },
+}
+
+fn holder(text: &str) -> Result<String, String> {
+    check_name("holder", text).map(|()| text.to_string())
+}
+
+fn reason(text: &str) -> Result<String, String> {
+    check_name("reason", text).map(|()| text.to_string())
 }
 
 /// Arguments of `hypermesh assets allocate`.
@@ -159,8 +185,8 @@ pub struct AllocateArgs {
     /// Amount: CPUs (1.5), GPUs (1), or a size for memory/storage (8GiB).
     #[arg(long)]
     pub count: String,
-    /// Who holds the allocation.
-    #[arg(long)]
+    /// Who holds the allocation (printable, at most 256 bytes).
+    #[arg(long, value_parser = holder)]
     pub holder: String,
     /// How long (90s, 1h, 2h 30m).
     #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
@@ -181,11 +207,34 @@ pub struct AllocateArgs {
 
 /// Runs the command. Exit 2 when a request is refused.
 pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
-    let inventory = args.options.inventory(global)?;
     let path = args.options.ledger_path()?;
+    run_on(global, args, &path).map_err(|e| match e.downcast_ref::<Error>() {
+        Some(Error::Corrupt { .. }) => e.context(format!(
+            "the ledger does not verify; `hypermesh assets recover` puts back the last good copy ({}), \
+             `hypermesh assets recover --empty` starts afresh; both keep the corrupt file",
+            backup_path(&path).display()
+        )),
+        _ => e,
+    })
+}
+
+fn run_on(global: &Global, args: &Args, path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    if let Some(Action::Recover { empty }) = &args.action {
+        let how = if *empty { Recovery::Empty } else { Recovery::Backup };
+        let contents = Ledger::recover(path, how, LEDGER_WAIT)?;
+        for note in &contents.notes {
+            eprintln!("hypermesh: note: {}", escape(note));
+        }
+        println!("recovered {}: {} allocation(s)", path.display(), contents.allocations.len());
+        for a in &contents.allocations {
+            println!("  {}: {} {} for {}", a.id, amount(a), a.kind, escape(&a.holder));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let inventory = args.options.inventory(global)?;
     let Some(action) = &args.action else {
-        let listing = Listing::look(&inventory, &path, LEDGER_WAIT)?;
-        warn(&listing.reconciliation);
+        let listing = Listing::look(&inventory, path, LEDGER_WAIT)?;
+        warn(&listing.reconciliation, &listing.status);
         if args.json {
             println!("{}", serde_json::to_string_pretty(&listing)?);
         } else {
@@ -193,8 +242,12 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     };
-    let (manager, report) = AssetManager::open_inventory(&inventory, Ledger::open_wait(&path, LEDGER_WAIT)?)?;
-    warn(&report);
+    let open = || -> anyhow::Result<AssetManager> {
+        let (manager, report) =
+            AssetManager::open_inventory(&inventory, Ledger::open_wait(path, LEDGER_WAIT)?)?;
+        warn(&report, &manager.status());
+        Ok(manager)
+    };
     match action {
         Action::Allocate(a) => {
             let amount = a.kind.parse_amount(&a.count).map_err(|e| anyhow!("--count: {e}"))?;
@@ -208,7 +261,9 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
                 asset: a.asset.clone(),
                 solid_state: a.ssd,
             };
-            match manager.allocate(&request) {
+            // Refused before the ledger is even opened.
+            request.validate(now_ms())?;
+            match open()?.allocate(&request) {
                 Ok(allocation) => {
                     print_allocation(args.json, "allocated", &allocation)?;
                     Ok(ExitCode::SUCCESS)
@@ -220,28 +275,45 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
                     if args.json {
                         println!("{}", serde_json::to_string_pretty(&json!({ "refused": reason }))?);
                     }
-                    eprintln!("hypermesh: refused: {reason}");
+                    eprintln!("hypermesh: refused: {}", escape(&reason));
                     Ok(ExitCode::from(2))
                 }
                 Err(e) => Err(e.into()),
             }
         }
         Action::Release { id } => {
-            let allocation = manager.release(*id)?;
+            let allocation = open()?.release(*id)?;
             print_allocation(args.json, "released", &allocation)?;
             Ok(ExitCode::SUCCESS)
         }
+        Action::MarkLost { id, reason } => {
+            let allocation = open()?.mark_lost(*id, reason, now_ms())?;
+            print_allocation(args.json, "marked lost", &allocation)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Recover { .. } => Err(anyhow!("recover is run before the ledger is opened")),
     }
 }
 
-/// Loud notes on stderr: lost allocations, over-commitment, unverified allocations.
-fn warn(report: &Reconciliation) {
-    for a in &report.lost {
-        let reason = match &a.state {
-            AllocationState::Lost { reason, .. } => reason.as_str(),
-            AllocationState::Active => "",
-        };
-        eprintln!("hypermesh: LOST allocation {} of {} ({} {}): {reason}", a.id, a.holder, amount(a), a.kind);
+/// Loud notes on stderr: unavailable allocations, over-commitment, unverified allocations,
+/// what reading the ledger found. Every name from the ledger is escaped.
+fn warn(report: &Reconciliation, status: &Status) {
+    for note in &report.notes {
+        eprintln!("hypermesh: note: {}", escape(note));
+    }
+    for u in &status.unavailable {
+        eprintln!(
+            "hypermesh: warning: allocation {} is on assets not seen now ({}); it keeps counting against {} \
+             until released or marked lost (`hypermesh assets mark-lost {} --reason ...`)",
+            u.allocation,
+            escape(&u.missing.join(", ")),
+            if u.counted_against.is_empty() {
+                "nothing seen now".into()
+            } else {
+                u.counted_against.join(", ")
+            },
+            u.allocation
+        );
     }
     for o in &report.overcommitted {
         eprintln!(
@@ -252,7 +324,9 @@ fn warn(report: &Reconciliation) {
     for a in &report.unverified {
         eprintln!(
             "hypermesh: warning: allocation {} of {} not verified: its {} assets could not be seen",
-            a.id, a.holder, a.kind
+            a.id,
+            escape(&a.holder),
+            a.kind
         );
     }
 }
@@ -271,8 +345,8 @@ fn print_allocation(json: bool, verb: &str, a: &Allocation) -> anyhow::Result<()
             a.id,
             amount(a),
             a.kind,
-            on.join(", "),
-            a.holder,
+            escape(&on.join(", ")),
+            escape(&a.holder),
             format_deadline(a.expires_ms, now_ms())
         );
     }
@@ -319,19 +393,23 @@ fn render(status: &Status, inventory: &Inventory) -> String {
         let now = now_ms();
         let mut t = Table::new(&["ALLOCATION", "HOLDER", "KIND", "AMOUNT", "ON", "EXPIRES", "STATE"]);
         for a in &status.allocations {
-            let state = match &a.state {
-                AllocationState::Active => "active".to_string(),
-                AllocationState::Lost { reason, .. } => format!("LOST ({reason})"),
+            let unavailable = status.unavailable.iter().find(|u| u.allocation == a.id);
+            let state = match (&a.state, unavailable) {
+                (AllocationState::Active, None) => "active".to_string(),
+                (AllocationState::Active, Some(u)) => {
+                    format!("unavailable ({} not seen)", u.missing.join(", "))
+                }
+                (AllocationState::Lost { reason, .. }, _) => format!("lost ({reason})"),
             };
             let on: Vec<&str> = a.parts.iter().map(|p| p.asset.as_str()).collect();
             t.row(vec![
                 a.id.to_string(),
-                a.holder.clone(),
+                escape(&a.holder).into_owned(),
                 a.kind.to_string(),
                 amount(a),
-                on.join(", "),
+                escape(&on.join(", ")).into_owned(),
                 format_deadline(a.expires_ms, now),
-                state,
+                escape(&state).into_owned(),
             ]);
         }
         out += "\n";
