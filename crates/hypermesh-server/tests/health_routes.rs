@@ -10,7 +10,6 @@ use hypermesh_os::{FsRoot, testing};
 use hypermesh_server::config::WebConfig;
 use hypermesh_server::server::Limits;
 use hypermesh_server::sources::Sources;
-use std::io::Write;
 use std::sync::Arc;
 
 #[test]
@@ -37,18 +36,5 @@ fn health_route_and_metrics_on_the_fixture_tree() {
     ] {
         assert!(body.lines().any(|l| l == line), "{line} missing:\n{body}");
     }
-    let Some(promtool) = common::which("promtool") else {
-        return testing::skip("promtool not installed (Debian package prometheus)");
-    };
-    let mut child = std::process::Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && report.trim().is_empty(), "promtool check metrics:\n{report}");
+    common::promtool_check_metrics(&body);
 }

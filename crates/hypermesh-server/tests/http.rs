@@ -10,7 +10,6 @@ use hypermesh_assets::{
     AssetKind, AssetManager, Config, HostView, Inventory, LEDGER_FILE, Ledger, LiveState, Request,
     default_adapters,
 };
-use hypermesh_os::testing;
 use hypermesh_server::config::WebConfig;
 use hypermesh_server::server::{Limits, Listen, Server};
 use hypermesh_server::sources::AssetsSource;
@@ -51,20 +50,7 @@ fn metrics_pass_promtool_and_match_the_profile() {
     );
     assert!(!body.contains("utilization"), "no stale live values from the cached profile");
 
-    let Some(promtool) = common::which("promtool") else {
-        return testing::skip("promtool not installed (Debian package prometheus)");
-    };
-    let mut child = std::process::Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && report.trim().is_empty(), "promtool check metrics:\n{report}\n{body}");
+    common::promtool_check_metrics(body);
 }
 
 /// Idle seconds of all CPUs from /proc/stat (USER_HZ = 100 on the machines CI runs on).
@@ -320,17 +306,9 @@ fn tls_serves_https_and_refuses_plain_http() {
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let body = rt.block_on(async {
-        use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
+        use rustls::pki_types::ServerName;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(CertificateDer::from_pem_slice(pki.cert_pem.as_bytes()).unwrap()).unwrap();
-        let config =
-            rustls::ClientConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        let connector = tokio_rustls::TlsConnector::from(pki.client_config());
         let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
         let mut tls = connector.connect(ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
         tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")

@@ -309,11 +309,9 @@ impl Pki {
         WebConfig::load(&path).unwrap()
     }
 
-    /// `GET path` over TLS, trusting this certificate: the status and the time from connect to
-    /// the last byte.
-    pub fn timed_get(&self, addr: SocketAddr, path: &str) -> std::io::Result<(u16, Duration)> {
-        use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
-        let start = std::time::Instant::now();
+    /// A TLS client configuration that trusts this certificate (and nothing else).
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        use rustls::pki_types::{CertificateDer, pem::PemObject};
         let mut roots = rustls::RootCertStore::empty();
         roots.add(CertificateDer::from_pem_slice(self.cert_pem.as_bytes()).unwrap()).unwrap();
         let config =
@@ -322,10 +320,39 @@ impl Pki {
                 .unwrap()
                 .with_root_certificates(roots)
                 .with_no_client_auth();
+        Arc::new(config)
+    }
+
+    /// `GET path` over TLS, trusting this certificate: the status and the time from connect to
+    /// the last byte.
+    pub fn timed_get(&self, addr: SocketAddr, path: &str) -> std::io::Result<(u16, Duration)> {
+        use rustls::pki_types::ServerName;
+        let start = std::time::Instant::now();
         let name = ServerName::try_from("localhost").unwrap();
-        let client = rustls::ClientConnection::new(Arc::new(config), name).map_err(std::io::Error::other)?;
+        let client =
+            rustls::ClientConnection::new(self.client_config(), name).map_err(std::io::Error::other)?;
         let mut tls = rustls::StreamOwned::new(client, flood::connect(addr)?);
         let status = flood::exchange(&mut tls, path, &[])?;
         Ok((status, start.elapsed()))
     }
+}
+
+/// Asserts that `promtool check metrics` finds nothing to say about `body` (skips, with the
+/// reason, where promtool is not installed).
+pub fn promtool_check_metrics(body: &str) {
+    use std::io::Write;
+    let Some(promtool) = which("promtool") else {
+        return hypermesh_os::testing::skip("promtool not installed (Debian package prometheus)");
+    };
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && report.trim().is_empty(), "promtool check metrics:\n{report}\n{body}");
 }
