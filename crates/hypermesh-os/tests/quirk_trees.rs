@@ -62,8 +62,11 @@ fn lists_to_masks(dir: &Path, list: &str, map: &str, words: usize) {
     }
 }
 
-/// (level, type, size, instances, CPUs, one list per instance) of every cache group.
-fn groups(caches: &[Cache]) -> Vec<(u32, &str, Option<u64>, u32, String, Vec<&str>)> {
+/// (level, type, size, instances, CPUs, one list per instance) of a cache group.
+type Group<'a> = (u32, &'a str, Option<u64>, u32, String, Vec<&'a str>);
+
+/// Every cache group, as [`Group`]s.
+fn groups(caches: &[Cache]) -> Vec<Group<'_>> {
     caches
         .iter()
         .map(|c| {
