@@ -42,8 +42,8 @@ fn two_socket_numa() -> HostProfile {
         cpus: (id * 8..id * 8 + 8).collect(),
         memory_total_bytes: Some(NODE_MEMORY[id as usize]),
         memory_free_bytes: Some(NODE_MEMORY[id as usize] / 4),
-        distances: if id == 0 { vec![10, 21] } else { vec![21, 10] },
-        hugepages: vec![],
+        distances: if id == 0 { [(0, 10), (1, 21)].into() } else { [(0, 21), (1, 10)].into() },
+        ..Default::default()
     };
     let nvme = BlockDevice {
         name: "nvme0n1".into(),

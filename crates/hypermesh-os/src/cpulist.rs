@@ -3,14 +3,20 @@
 /// Highest CPU number accepted from a list; guards against `0-4294967295` exhausting memory.
 pub const MAX_CPU: u32 = 1 << 20;
 
+/// Trims what the kernel may leave around a sysfs list or mask: whitespace and the `"\n\0"` some
+/// kernels (5.15 era) end `cpulist` and `*_list` files with.
+pub fn clean(text: &str) -> &str {
+    text.trim_matches(|c: char| c.is_whitespace() || c == '\0')
+}
+
 /// Parses a CPU list such as `0-3,8,10-11` (also `0-7:2` strided ranges) into sorted,
-/// de-duplicated CPU numbers. Whitespace and an empty list are accepted.
+/// de-duplicated CPU numbers. Whitespace, trailing NULs and an empty list are accepted.
 ///
 /// The CPUs are gathered in a bitmap (at most [`MAX_CPU`] bits), so overlapping ranges cost no
 /// memory: a 40 KB file of `0-1048576,` repeated stays a 128 KiB bitmap instead of gigabytes.
 pub fn parse_list(text: &str) -> Result<Vec<u32>, String> {
     let mut bits: Vec<u64> = Vec::new();
-    for part in text.trim().split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    for part in clean(text).split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (range, stride) = match part.split_once(':') {
             Some((r, s)) => (r, parse_num(s)?.max(1)),
             None => (part, 1),
@@ -37,6 +43,11 @@ pub fn parse_list(text: &str) -> Result<Vec<u32>, String> {
             }
         }
     }
+    Ok(members(&bits))
+}
+
+/// The set bits of a bitmap, in ascending order.
+fn members(bits: &[u64]) -> Vec<u32> {
     let mut cpus = Vec::new();
     for (i, &word) in bits.iter().enumerate() {
         let mut w = word;
@@ -45,7 +56,7 @@ pub fn parse_list(text: &str) -> Result<Vec<u32>, String> {
             w &= w - 1;
         }
     }
-    Ok(cpus)
+    cpus
 }
 
 /// Sets bits `lo..=hi`: the partial first and last words, whole words between.
@@ -62,26 +73,29 @@ fn set_range(bits: &mut [u64], lo: u32, hi: u32) {
     }
 }
 
-/// Parses a hexadecimal CPU mask as in `cpumap` files (`00000000,0000000f`; bit 0 is CPU 0).
+/// Parses a hexadecimal CPU mask as in `cpumap` and `shared_cpu_map` files: comma-separated
+/// 32-bit words, most significant first (`00000000,0000000f`; bit 0 of the last word is CPU 0).
+/// A word may be written with fewer than 8 digits; masks of any length (machines with more
+/// than 1000 CPUs have 32 and more words) are accepted up to [`MAX_CPU`].
 pub fn parse_mask(text: &str) -> Result<Vec<u32>, String> {
-    let digits: Vec<char> = text.trim().chars().filter(|&c| c != ',').collect();
-    if digits.is_empty() {
+    let text = clean(text);
+    if text.is_empty() {
         return Err("empty mask".into());
     }
-    let mut cpus = Vec::new();
-    for (i, c) in digits.iter().rev().enumerate() {
-        let nibble = c.to_digit(16).ok_or_else(|| format!("{c:?} is not a hex digit"))?;
-        for bit in 0..4 {
-            if nibble & (1 << bit) != 0 {
-                let cpu = (i * 4 + bit) as u64;
-                if cpu > MAX_CPU as u64 {
-                    return Err(format!("CPU {cpu} beyond the supported {MAX_CPU}"));
-                }
-                cpus.push(cpu as u32);
-            }
+    let words: Vec<&str> = text.split(',').map(str::trim).collect();
+    let mut bits = vec![0u64; words.len().div_ceil(2)];
+    for (i, word) in words.iter().rev().enumerate() {
+        if word.is_empty() || word.len() > 8 {
+            return Err(format!("{word:?} is not a 32-bit hex word"));
         }
+        let value =
+            u32::from_str_radix(word, 16).map_err(|_| format!("{word:?} is not a 32-bit hex word"))?;
+        if value != 0 && (i as u64 * 32 + 31 - u64::from(value.leading_zeros())) > u64::from(MAX_CPU) {
+            return Err(format!("mask beyond the supported CPU {MAX_CPU}"));
+        }
+        bits[i / 2] |= u64::from(value) << (32 * (i % 2));
     }
-    Ok(cpus)
+    Ok(members(&bits))
 }
 
 /// Formats sorted CPU numbers in the kernel's list format (`0-3,8`).
@@ -124,6 +138,8 @@ mod tests {
     #[test]
     fn lists() {
         assert_eq!(parse_list("0-3,8,10-11\n").unwrap(), vec![0, 1, 2, 3, 8, 10, 11]);
+        assert_eq!(parse_list("0-3,8\n\0").unwrap(), vec![0, 1, 2, 3, 8], "5.15-era trailing NUL");
+        assert_eq!(parse_list("\n\0").unwrap(), Vec::<u32>::new());
         assert_eq!(parse_list("").unwrap(), Vec::<u32>::new());
         assert_eq!(parse_list("0-7:2").unwrap(), vec![0, 2, 4, 6]);
         assert!(parse_list("3-1").is_err());
@@ -135,7 +151,21 @@ mod tests {
     fn masks() {
         assert_eq!(parse_mask("00000000,0000000f").unwrap(), vec![0, 1, 2, 3]);
         assert_eq!(parse_mask("1,00000000").unwrap(), vec![32]);
+        assert_eq!(parse_mask("f0\n\0").unwrap(), vec![4, 5, 6, 7]);
+        assert_eq!(parse_mask("1,0").unwrap(), vec![32], "short words are still 32 bits");
         assert!(parse_mask("zz").is_err());
+        assert!(parse_mask("100000000").is_err(), "a word has 32 bits");
+        assert!(parse_mask("").is_err());
+    }
+
+    /// A 1,056-CPU mask: 33 words, CPU 1055 in the first (most significant) one.
+    #[test]
+    fn masks_beyond_a_thousand_cpus() {
+        let mut words = vec!["00000000"; 33];
+        words[0] = "80000000";
+        words[32] = "00000001";
+        words[1] = "00000003"; // CPUs 992 and 993
+        assert_eq!(parse_mask(&words.join(",")).unwrap(), vec![0, 992, 993, 1055]);
     }
 
     /// Found by the `cpulist` fuzz target: a 4 KB list of overlapping full ranges ran past

@@ -51,7 +51,7 @@ fn two_socket_smt_with_offline_cpu_and_memory_only_node() {
     assert_eq!(numa.nodes.len(), 3);
     assert!(numa.nodes[2].cpus.is_empty());
     assert_eq!(numa.nodes[2].memory_total_bytes, Some(64 << 30));
-    assert_eq!(numa.nodes[0].distances, vec![10, 21, 21]);
+    assert_eq!(numa.nodes[0].distances, [(0, 10), (1, 21), (2, 21)].into());
     assert_eq!(numa.nodes[1].cpus, vec![4, 5, 6, 7, 12, 13, 14]);
 }
 

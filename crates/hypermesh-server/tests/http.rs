@@ -35,7 +35,7 @@ fn metrics_pass_promtool_and_match_the_profile() {
     assert_eq!(sample(body, "hypermesh_memory_total_bytes"), Some(270_000_000_000.0));
     assert_eq!(sample(body, "hypermesh_cpu_frequency_max_hertz"), Some(3.2e9));
     assert_eq!(
-        sample(body, r#"hypermesh_cpu_cache_size_bytes{level="3",type="unified"}"#),
+        sample(body, r#"hypermesh_cpu_cache_size_bytes{level="3",type="unified",cpus="0-127"}"#),
         Some(50_331_648.0)
     );
     assert_eq!(sample(body, r#"hypermesh_network_interface_speed_bytes{interface="eth0"}"#), Some(3.125e9));

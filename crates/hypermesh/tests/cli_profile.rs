@@ -106,3 +106,33 @@ fn capture_then_root_reads_the_same_cpu_and_memory() {
         assert_eq!(live[section][key], replay[section][key], "{section}.{key}");
     }
 }
+
+/// Caches of different sizes at one level (a Grace-like host: 8M and 16M L3s) are one table
+/// row per group, each with its instances and CPUs.
+#[test]
+fn cache_table_has_one_row_per_group() {
+    use hypermesh_os::synthetic::{Machine, Tree};
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tree::new(dir.path()).unwrap();
+    Machine::x86(2, 4, 1).write(&t).unwrap();
+    for c in 4..8 {
+        t.file(&format!("/sys/devices/system/cpu/cpu{c}/cache/index3/size"), "16384K\n").unwrap();
+    }
+    let root = dir.path().to_str().unwrap();
+    let out = hypermesh(&["--root", root, "profile", "--section", "cpu"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let l3: Vec<Vec<&str>> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("L3"))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        l3,
+        vec![
+            vec!["L3", "unified", "32.0", "MiB", "1", "0-3"],
+            vec!["L3", "unified", "16.0", "MiB", "1", "4-7"]
+        ],
+        "{text}"
+    );
+}

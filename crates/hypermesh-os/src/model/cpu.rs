@@ -40,7 +40,8 @@ pub struct Cpu {
     pub allowed_source: Option<super::AllowedSource>,
     /// ISA feature flags (x86 `flags`, ARM `Features`, ...), sorted.
     pub flags: Vec<String>,
-    /// Cache hierarchy, one entry per distinct cache instance kind (level+type).
+    /// Cache hierarchy, one entry per group of equal level, type and size (two L2 entries on
+    /// a hybrid host whose P and E cores have L2s of different sizes).
     pub caches: Vec<Cache>,
     /// Groups of CPUs of the same kind (P/E cores, big.LITTLE); one entry on homogeneous hosts.
     pub kinds: Vec<CoreKind>,
@@ -50,7 +51,7 @@ pub struct Cpu {
     pub logical: Vec<LogicalCpu>,
 }
 
-/// One cache level and type, as seen from CPU 0's siblings.
+/// A group of cache instances of equal level, type and size, with the CPUs they serve.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Cache {
     /// 1, 2, 3 ...
@@ -60,7 +61,7 @@ pub struct Cache {
     pub kind: String,
     /// Size of one instance in bytes.
     pub size_bytes: Option<u64>,
-    /// Number of instances on the host.
+    /// Number of instances in this group.
     pub instances: u32,
     /// Line size in bytes.
     pub line_size_bytes: Option<u32>,
@@ -68,6 +69,9 @@ pub struct Cache {
     pub ways: Option<u32>,
     /// CPUs sharing each instance (list format), one string per instance.
     pub shared_cpu_lists: Vec<String>,
+    /// CPUs served by the group's instances (online CPUs and those they share with).
+    #[serde(default)]
+    pub cpus: Vec<u32>,
 }
 
 /// CPUs of one kind (e.g. performance or efficiency cores).

@@ -1,4 +1,5 @@
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// NUMA topology.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -17,14 +18,17 @@ pub struct Numa {
 pub struct NumaNode {
     /// Node id.
     pub id: u32,
-    /// CPUs on this node (empty for memory-only nodes).
+    /// CPUs on this node that exist (present), online or not; empty for memory-only nodes.
     pub cpus: Vec<u32>,
+    /// Those of `cpus` that are offline.
+    #[serde(default)]
+    pub offline_cpus: Vec<u32>,
     /// Node memory total in bytes.
     pub memory_total_bytes: Option<u64>,
     /// Node memory free in bytes (live value).
     pub memory_free_bytes: Option<u64>,
-    /// Distances to every node, in node id order.
-    pub distances: Vec<u32>,
+    /// Distance to every online node, keyed by node id (JSON: `{"0": 10, "1": 21}`).
+    pub distances: BTreeMap<u32, u32>,
     /// Huge pages reserved on this node, by page size.
     pub hugepages: Vec<HugePages>,
 }

@@ -216,16 +216,23 @@ fn cpu_metrics(out: &mut Out, cpu: &Cpu) {
         "Highest frequency of a CPU kind in hertz",
         cpu.kinds.iter().filter_map(|k| Some((kind(&k.name), hz(k.max_frequency_khz)?))),
     );
-    let cache =
-        |c: &hypermesh_os::model::Cache| vec![("level", c.level.to_string()), ("type", c.kind.clone())];
+    // One series per cache group (equal level, type and size); `cpus` tells apart the groups
+    // of one level and type on hosts with caches of different sizes (P and E cores).
+    let cache = |c: &hypermesh_os::model::Cache| {
+        vec![
+            ("level", c.level.to_string()),
+            ("type", c.kind.clone()),
+            ("cpus", hypermesh_os::cpulist::format_list(&c.cpus)),
+        ]
+    };
     out.gauges(
         "cpu_cache_size_bytes",
-        "Size of one cache instance in bytes, by level and type",
+        "Size of one cache instance in bytes, by level, type and the CPUs of its group",
         cpu.caches.iter().filter_map(|c| Some((cache(c), c.size_bytes?))),
     );
     out.gauges(
         "cpu_cache_instances",
-        "Cache instances on the host, by level and type",
+        "Cache instances of a group, by level, type and the CPUs of the group",
         cpu.caches.iter().map(|c| (cache(c), c.instances)),
     );
 }

@@ -168,6 +168,7 @@ pub fn sample_profile() -> HostProfile {
                     kind: "data".into(),
                     size_bytes: Some(48 << 10),
                     instances: 64,
+                    cpus: (0..128).collect(),
                     ..Default::default()
                 },
                 Cache {
@@ -175,6 +176,7 @@ pub fn sample_profile() -> HostProfile {
                     kind: "unified".into(),
                     size_bytes: Some(48 << 20),
                     instances: 2,
+                    cpus: (0..128).collect(),
                     ..Default::default()
                 },
             ],

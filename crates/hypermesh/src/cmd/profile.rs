@@ -128,13 +128,15 @@ pub fn render(p: &HostProfile) -> String {
             ],
         );
         if !c.caches.is_empty() {
-            let mut t = Table::new(&["  CACHE", "TYPE", "SIZE", "INSTANCES"]);
+            // One row per group of equal level, type and size, with the CPUs it serves.
+            let mut t = Table::new(&["  CACHE", "TYPE", "SIZE", "INSTANCES", "CPUS"]);
             for cache in &c.caches {
                 t.row(vec![
                     format!("  L{}", cache.level),
                     cache.kind.clone(),
                     opt_bytes(cache.size_bytes),
                     cache.instances.to_string(),
+                    cpulist::format_list(&cache.cpus),
                 ]);
             }
             out += &t.render();
@@ -156,11 +158,11 @@ pub fn render(p: &HostProfile) -> String {
     if let Some(n) = &p.numa {
         let mut t = Table::new(&["NUMA NODE", "CPUS", "MEMORY"]);
         for node in &n.nodes {
-            t.row(vec![
-                node.id.to_string(),
-                cpulist::format_list(&node.cpus),
-                opt_bytes(node.memory_total_bytes),
-            ]);
+            let mut cpus = cpulist::format_list(&node.cpus);
+            if !node.offline_cpus.is_empty() {
+                cpus += &format!(" (offline {})", cpulist::format_list(&node.offline_cpus));
+            }
+            t.row(vec![node.id.to_string(), cpus, opt_bytes(node.memory_total_bytes)]);
         }
         out += &t.render();
         out +=

@@ -1,18 +1,42 @@
-//! CPU caches from `cpuN/cache/index*`: attributes read once from the first online CPU, then
-//! only the `shared_cpu_list` of CPUs not yet covered, which gives the distinct instances.
+//! CPU caches from `cpuN/cache/index*`, as groups of equal (level, type, size): hybrid Intel
+//! (P and E cores), ARM big.LITTLE and Grace-like machines have caches of different sizes on
+//! different cores, so nothing is taken from CPU 0 alone.
+//!
+//! For each index of the first online CPU, the online CPUs are walked in order and only those
+//! not yet covered by an instance of that index are read (level, type, size and the shared CPU
+//! set): one read set per cache instance, not per CPU. The shared set comes from
+//! `shared_cpu_list`, or from the `shared_cpu_map` mask where the list is missing (older
+//! kernels, POWER). An instance seen under two index numbers (on CPUs that number their caches
+//! differently) is counted once. Line size and associativity are read once per group.
+//!
+//! Where the kernel reports two cores as sharing an L1i or L2 (AMD Bulldozer compute units),
+//! the cache is reported as the kernel describes it.
 
+use super::read_cpus;
 use crate::cpulist;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::model::Cache;
 use crate::profile::Problems;
 use crate::root::FsRoot;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
-/// Reads the cache hierarchy seen by the `online` CPUs (sorted).
+const CPU_DIR: &str = "/sys/devices/system/cpu";
+
+/// One cache instance: what it is and which CPUs share it.
+struct Instance {
+    level: u32,
+    kind: String,
+    size_bytes: Option<u64>,
+    cpus: Vec<u32>,
+    /// Directory it was read from (one CPU's `cache/indexN`).
+    dir: String,
+}
+
+/// Reads the cache groups seen by the `online` CPUs (sorted), ordered by level, type and first
+/// CPU.
 pub fn detect(root: &FsRoot, online: &[u32], problems: &mut Problems) -> Vec<Cache> {
     let Some(&first) = online.first() else { return Vec::new() };
-    let dir = format!("/sys/devices/system/cpu/cpu{first}/cache");
-    let indexes = match root.read_dir(&dir) {
+    let indexes = match root.read_dir(&format!("{CPU_DIR}/cpu{first}/cache")) {
         Ok(names) => names.into_iter().filter(|n| n.starts_with("index")).collect::<Vec<_>>(),
         Err(e) => {
             if !e.is_not_found() {
@@ -21,24 +45,36 @@ pub fn detect(root: &FsRoot, online: &[u32], problems: &mut Problems) -> Vec<Cac
             return Vec::new();
         }
     };
-    let mut caches = Vec::new();
-    for index in indexes {
-        match read_index(root, &format!("{dir}/{index}")) {
-            Ok(mut cache) => {
-                let (instances, lists) = instances(root, online, &index, &cache.shared_cpu_lists[0]);
-                cache.instances = instances;
-                cache.shared_cpu_lists = lists;
-                caches.push(cache);
+    let mut instances: Vec<Instance> = Vec::new();
+    let mut seen: HashSet<(u32, String, Vec<u32>)> = HashSet::new();
+    for index in &indexes {
+        let mut covered: HashSet<u32> = HashSet::with_capacity(online.len());
+        for &cpu in online {
+            if !covered.insert(cpu) {
+                continue;
             }
-            Err(e) => problems.push(e),
+            match read_instance(root, &format!("{CPU_DIR}/cpu{cpu}/cache/{index}"), cpu) {
+                Ok(Some(instance)) => {
+                    covered.extend(instance.cpus.iter().copied());
+                    if seen.insert((instance.level, instance.kind.clone(), instance.cpus.clone())) {
+                        instances.push(instance);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => problems.push(e),
+            }
         }
     }
-    caches.sort_by(|a, b| (a.level, &a.kind).cmp(&(b.level, &b.kind)));
-    caches
+    group(root, instances)
 }
 
-fn read_index(root: &FsRoot, dir: &str) -> Result<Cache, Error> {
-    let level = root.read_parsed(&format!("{dir}/level"))?;
+/// Reads one CPU's cache index; `None` when that CPU has no such index.
+fn read_instance(root: &FsRoot, dir: &str, cpu: u32) -> Result<Option<Instance>> {
+    let level = match root.read_parsed(&format!("{dir}/level")) {
+        Ok(l) => l,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e),
+    };
     let kind = root.read_trimmed(&format!("{dir}/type"))?.to_ascii_lowercase();
     let size_path = format!("{dir}/size");
     let size_bytes = match root.read_opt(&size_path) {
@@ -47,38 +83,42 @@ fn read_index(root: &FsRoot, dir: &str) -> Result<Cache, Error> {
         }
         None => None,
     };
-    let shared = root.read_opt(&format!("{dir}/shared_cpu_list")).unwrap_or_default();
-    Ok(Cache {
-        level,
-        kind,
-        size_bytes,
-        instances: 0,
-        line_size_bytes: root.read_opt_parsed(&format!("{dir}/coherency_line_size")),
-        ways: root.read_opt_parsed(&format!("{dir}/ways_of_associativity")),
-        shared_cpu_lists: vec![shared],
-    })
+    let mut cpus =
+        read_cpus(root, dir, &["shared_cpu_list", "shared_cpu_map"]).transpose()?.unwrap_or_default();
+    if let Err(at) = cpus.binary_search(&cpu) {
+        cpus.insert(at, cpu);
+    }
+    Ok(Some(Instance { level, kind, size_bytes, cpus, dir: dir.to_string() }))
 }
 
-/// Counts distinct instances of one cache index over the online CPUs, reading the shared list
-/// of each CPU not covered by an instance already seen.
-fn instances(root: &FsRoot, online: &[u32], index: &str, first_list: &str) -> (u32, Vec<String>) {
-    let mut covered: HashSet<u32> = HashSet::with_capacity(online.len());
-    let mut lists = Vec::new();
-    let mut next = Some(first_list.to_string());
-    let mut pending = online.iter();
-    loop {
-        if let Some(text) = next.take() {
-            if let Ok(cpus) = cpulist::parse_list(&text) {
-                covered.extend(cpus);
-            }
-            lists.push(text);
-        }
-        let Some(&cpu) = pending.by_ref().find(|c| !covered.contains(c)) else { break };
-        covered.insert(cpu);
-        let path = format!("/sys/devices/system/cpu/cpu{cpu}/cache/{index}/shared_cpu_list");
-        next = Some(root.read_opt(&path).unwrap_or_else(|| cpu.to_string()));
+/// Gathers instances into groups of equal (level, type, size).
+fn group(root: &FsRoot, instances: Vec<Instance>) -> Vec<Cache> {
+    let mut groups: BTreeMap<(u32, String, Option<u64>), Vec<Instance>> = BTreeMap::new();
+    for i in instances {
+        groups.entry((i.level, i.kind.clone(), i.size_bytes)).or_default().push(i);
     }
-    (lists.len() as u32, lists)
+    let mut caches: Vec<Cache> = groups
+        .into_iter()
+        .map(|((level, kind, size_bytes), mut members)| {
+            members.sort_by_key(|m| m.cpus.first().copied());
+            let dir = &members[0].dir;
+            let mut cpus: Vec<u32> = members.iter().flat_map(|m| m.cpus.iter().copied()).collect();
+            cpus.sort_unstable();
+            cpus.dedup();
+            Cache {
+                level,
+                kind,
+                size_bytes,
+                instances: members.len() as u32,
+                line_size_bytes: root.read_opt_parsed(&format!("{dir}/coherency_line_size")),
+                ways: root.read_opt_parsed(&format!("{dir}/ways_of_associativity")),
+                shared_cpu_lists: members.iter().map(|m| cpulist::format_list(&m.cpus)).collect(),
+                cpus,
+            }
+        })
+        .collect();
+    caches.sort_by(|a, b| (a.level, &a.kind, a.cpus.first()).cmp(&(b.level, &b.kind, b.cpus.first())));
+    caches
 }
 
 /// Parses sysfs cache sizes: `32K`, `1024K`, `36608K`, `2M`, or plain bytes.

@@ -1,5 +1,6 @@
 //! CPU frequencies from cpufreq: one read set per policy (`cpufreq/policy*`), not per CPU.
-//! Trees without policy directories (old kernels, some captures) fall back to `cpuN/cpufreq`.
+//! Trees without policy directories (old kernels, some captures) fall back to `cpuN/cpufreq`
+//! (`cpuinfo_{min,max}_freq`, `base_frequency` where present).
 
 use crate::cpulist;
 use crate::model::FrequencyRange;
@@ -20,31 +21,35 @@ pub struct Policy {
     pub current_khz: Option<u64>,
 }
 
-/// Reads every policy. `cpus` is the list of CPUs to look at when there are no policy
-/// directories; a host without cpufreq yields no policies.
+/// Reads every policy. Without policy directories (kernels before 4.3 have a `cpufreq`
+/// directory holding only governors, or none at all), each of `cpus` with a `cpuN/cpufreq`
+/// directory is a policy of its own (the first CPU is asked first: without its directory the
+/// host has no cpufreq driver, and no other CPU is asked); a host without cpufreq yields no
+/// policies.
 pub fn policies(root: &FsRoot, cpus: &[u32]) -> Vec<Policy> {
-    match root.read_dir("/sys/devices/system/cpu/cpufreq") {
-        Ok(names) => names
-            .iter()
-            .filter_map(|n| n.strip_prefix("policy").and_then(|i| i.parse::<u32>().ok()).map(|i| (i, n)))
-            .map(|(i, n)| {
-                let dir = format!("/sys/devices/system/cpu/cpufreq/{n}");
-                let cpus = ["related_cpus", "affected_cpus"]
-                    .iter()
-                    .find_map(|f| {
-                        root.read_opt(&format!("{dir}/{f}")).and_then(|t| cpulist::parse_list(&t).ok())
-                    })
-                    .filter(|c| !c.is_empty())
-                    .unwrap_or_else(|| vec![i]);
-                read_policy(root, &dir, cpus)
-            })
-            .collect(),
-        Err(_) => cpus
-            .iter()
-            .filter(|c| root.exists(&format!("/sys/devices/system/cpu/cpu{c}/cpufreq")))
-            .map(|&c| read_policy(root, &format!("/sys/devices/system/cpu/cpu{c}/cpufreq"), vec![c]))
-            .collect(),
+    let policies: Vec<Policy> = root
+        .read_dir("/sys/devices/system/cpu/cpufreq")
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|n| n.strip_prefix("policy").and_then(|i| i.parse::<u32>().ok()).map(|i| (i, n)))
+        .map(|(i, n)| {
+            let dir = format!("/sys/devices/system/cpu/cpufreq/{n}");
+            let cpus = ["related_cpus", "affected_cpus"]
+                .iter()
+                .find_map(|f| root.read_opt(&format!("{dir}/{f}")).and_then(|t| cpulist::parse_list(&t).ok()))
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| vec![i]);
+            read_policy(root, &dir, cpus)
+        })
+        .collect();
+    if !policies.is_empty() {
+        return policies;
     }
+    let dir = |c: &u32| format!("/sys/devices/system/cpu/cpu{c}/cpufreq");
+    if !cpus.first().is_some_and(|c| root.exists(&dir(c))) {
+        return Vec::new();
+    }
+    cpus.iter().filter(|c| root.exists(&dir(c))).map(|c| read_policy(root, &dir(c), vec![*c])).collect()
 }
 
 /// Reads the limits in `dir` for `cpus` (a per-CPU `cpuN/cpufreq` directory speaks for CPU N

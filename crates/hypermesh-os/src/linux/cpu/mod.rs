@@ -173,6 +173,25 @@ impl CpuSets {
     }
 }
 
+/// CPUs of the first of `names` in `dir` that exists: names ending in `list` in the list format
+/// (`0-3,8`), others as hex masks (`shared_cpu_map`, `cpumap`, `core_siblings`), which older
+/// kernels and POWER have without the list twin. Put lists first: a mask is then read only when
+/// no list exists. `None` when none of the files exists.
+pub fn read_cpus(root: &FsRoot, dir: &str, names: &[&str]) -> Option<Result<Vec<u32>>> {
+    for name in names {
+        let path = format!("{dir}/{name}");
+        let text = match root.read_trimmed(&path) {
+            Ok(t) => t,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => return Some(Err(e)),
+        };
+        let parsed =
+            if name.ends_with("list") { cpulist::parse_list(&text) } else { cpulist::parse_mask(&text) };
+        return Some(parsed.map_err(|m| Error::parse(&path, m)));
+    }
+    None
+}
+
 fn cpu_dirs(root: &FsRoot) -> Vec<u32> {
     root.read_dir(CPU_DIR)
         .unwrap_or_default()

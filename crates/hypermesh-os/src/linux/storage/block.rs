@@ -1,4 +1,8 @@
 //! Block devices from `/sys/block`: one entry per whole disk, partitions as its children.
+//! `/sys/class/block` is read beside it: older kernels list some disks (NVMe namespaces, pmem)
+//! only there. Its entries also name every partition; those of disks already listed are
+//! known from their disk, and any other entry with a `partition` file is a partition too,
+//! never a disk. Each device is listed once.
 //!
 //! Reads are kept to what each kind of device has: the sysfs link of `/sys/block/X` already
 //! spells the bus chain (USB, SATA, SAS, virtio...), so the transport costs no extra read, and
@@ -14,6 +18,7 @@ use crate::root::FsRoot;
 use std::io::Read;
 
 const BLOCK: &str = "/sys/block";
+const CLASS_BLOCK: &str = "/sys/class/block";
 
 /// Classes whose devices are software or hypervisor constructs, never physical media.
 const VIRTUAL_CLASSES: &[&str] = &["loop", "ram", "zram", "dm", "md", "nbd", "rbd", "drbd", "virtio", "xen"];
@@ -24,8 +29,25 @@ const HYPERVISOR_VENDORS: &[&str] = &["QEMU", "VMware", "VMware,", "VBOX", "Msft
 /// Lists whole block devices. `nvme` is the controller list, which supplies model, serial,
 /// firmware and transport of NVMe namespaces without reading them again.
 pub fn detect(root: &FsRoot, nvme: &[NvmeController], problems: &mut Problems) -> Result<Vec<BlockDevice>> {
-    let names = root.read_dir(BLOCK)?;
-    Ok(names.iter().filter_map(|n| device(root, n, nvme, problems)).collect())
+    let (block, class) = (root.read_dir(BLOCK), root.read_dir(CLASS_BLOCK));
+    let (names, class) = match (block, class) {
+        (Err(e), Err(_)) => return Err(e),
+        (block, class) => (block.unwrap_or_default(), class.unwrap_or_default()),
+    };
+    let mut devices: Vec<BlockDevice> =
+        names.iter().filter_map(|n| device(root, BLOCK, n, nvme, problems)).collect();
+    let mut known: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+    let partitions: Vec<String> =
+        devices.iter().flat_map(|d| d.partitions.iter().map(|p| p.name.clone())).collect();
+    known.extend(partitions.iter().map(String::as_str));
+    for name in class.iter().filter(|n| !known.contains(n.as_str())) {
+        if root.exists(&format!("{CLASS_BLOCK}/{name}/partition")) {
+            continue;
+        }
+        devices.extend(device(root, CLASS_BLOCK, name, nvme, problems));
+    }
+    devices.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(devices)
 }
 
 /// Device class from the kernel name, which each block driver chooses itself.
@@ -113,13 +135,15 @@ pub fn parse_scheduler(text: &str) -> Option<String> {
     }
 }
 
+/// One whole disk at `dir/name` (`dir` is `/sys/block` or `/sys/class/block`).
 fn device(
     root: &FsRoot,
+    dir: &str,
     name: &str,
     nvme: &[NvmeController],
     problems: &mut Problems,
 ) -> Option<BlockDevice> {
-    let base = format!("{BLOCK}/{name}");
+    let base = format!("{dir}/{name}");
     let class = class_of(name);
     let size_bytes = sectors_to_bytes(root, &format!("{base}/size"), problems);
     if class == Some("loop") && size_bytes == Some(0) {

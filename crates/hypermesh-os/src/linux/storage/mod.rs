@@ -1,4 +1,4 @@
-//! Storage section: block devices (`/sys/block`), NVMe controllers (`/sys/class/nvme`) and
+//! Storage section: block devices (`/sys/block` and `/sys/class/block`), NVMe controllers (`/sys/class/nvme`) and
 //! mounted filesystems (mountinfo + statvfs). Each part is read on its own: one that cannot be
 //! read becomes a problem entry and the others still report; the section fails only when
 //! neither block devices nor mounts could be read.
