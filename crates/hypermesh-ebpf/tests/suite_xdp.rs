@@ -13,13 +13,17 @@ use hypermesh_ebpf::programs::xdp_counter::{Mode, XdpCounter};
 use hypermesh_os::FsRoot;
 use std::net::UdpSocket;
 use std::process::Command;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 const RX_MAC: &str = "02:00:a9:fe:4d:01";
 const RX_ADDR: &str = "169.254.77.1";
 const TX_ADDR: &str = "169.254.77.2";
 const PACKETS: usize = 1000;
 const PAYLOAD: usize = 64;
+/// Datagrams sent before waiting for the receiver to take them.
+const BATCH: usize = 100;
 
 fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().expect("run ip");
@@ -108,21 +112,33 @@ fn udp_burst_counted(tag: &str, modes: &[Mode], want: Mode) {
 
     let port = rx.local_addr().unwrap().port();
     rx.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    let receiver = std::thread::spawn(move || {
-        let mut buf = [0u8; 2048];
-        (0..PACKETS).take_while(|_| rx.recv(&mut buf).is_ok()).count()
-    });
+    let got = Arc::new(AtomicUsize::new(0));
+    let receiver = {
+        let got = got.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            while got.load(Ordering::Relaxed) < PACKETS && rx.recv(&mut buf).is_ok() {
+                got.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
     in_netns(&ns.tx, || {
         let tx = UdpSocket::bind((TX_ADDR, 0)).expect("bind sender");
-        for i in 0..PACKETS {
-            tx.send_to(&[0x5a; PAYLOAD], (RX_ADDR, port)).expect("send");
-            if i % 100 == 99 {
-                // Lets the receive queues drain: a drop before XDP would not be counted.
-                std::thread::sleep(Duration::from_millis(2));
+        for batch in 0..PACKETS / BATCH {
+            for _ in 0..BATCH {
+                tx.send_to(&[0x5a; PAYLOAD], (RX_ADDR, port)).expect("send");
+            }
+            // Waits for the receiver to take each batch before the next, so a slow receiver
+            // (an emulated CPU) never overflows its socket buffer: every datagram that XDP
+            // passed must arrive.
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while got.load(Ordering::Relaxed) < (batch + 1) * BATCH && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
             }
         }
     });
-    let received = receiver.join().unwrap();
+    receiver.join().unwrap();
+    let received = got.load(Ordering::Relaxed);
     let counts = xdp.counts().expect("read counts");
     let get = |p: &str| counts.iter().find(|c| c.protocol == p).cloned().unwrap();
     let (ipv4, udp) = (get("ipv4"), get("udp"));
