@@ -328,3 +328,129 @@ fn real_machine_cpu_and_memory_assets() {
     let nodes = of_kind(&inv, AssetKind::Memory).len() as u64;
     assert!(allocatable <= expected && expected - allocatable < nodes.max(1), "{allocatable} vs {expected}");
 }
+
+/// The two-socket machine inside a v1 cpuset allowing `cpus` and memory `nodes`.
+fn in_cpuset(cpus: Option<Vec<u32>>, nodes: Option<Vec<u32>>) -> HostProfile {
+    use hypermesh_os::model::{AllowedSource, AllowedSourceKind};
+    let source = |file: &str| AllowedSource {
+        kind: AllowedSourceKind::CgroupV1,
+        path: format!("/sys/fs/cgroup/cpuset/job/{file}"),
+    };
+    let mut p = two_socket_numa();
+    let cpu = p.cpu.as_mut().unwrap();
+    cpu.allowed_source = cpus.as_ref().map(|_| source("cpuset.effective_cpus"));
+    cpu.allowed = cpus;
+    let numa = p.numa.as_mut().unwrap();
+    numa.allowed_source = nodes.as_ref().map(|_| source("cpuset.effective_mems"));
+    numa.allowed_nodes = nodes;
+    p
+}
+
+fn capacities(inv: &Inventory, kind: AssetKind) -> Vec<(String, u64, u64)> {
+    of_kind(inv, kind).iter().map(|a| (a.id.clone(), a.capacity, a.allocatable)).collect()
+}
+
+#[test]
+fn only_the_cpus_the_cpuset_allows_are_offered_and_the_listing_says_so() {
+    let cpus: Vec<u32> = (0..4).chain(8..10).collect();
+    let inv = inventory(&in_cpuset(Some(cpus), Some(vec![0, 1])), &LiveState::default(), &config(0, GIB));
+    assert_eq!(
+        capacities(&inv, AssetKind::Cpu),
+        [("cpu:numa0".into(), 4000, 4000), ("cpu:numa1".into(), 2000, 2000)]
+    );
+    assert_eq!(of_kind(&inv, AssetKind::Cpu)[1].cpus, [8, 9]);
+    assert_eq!(of_kind(&inv, AssetKind::Cpu)[1].hardware, ["cpu8", "cpu9"]);
+    assert_eq!(
+        inv.notes,
+        ["cpuset allows CPUs 0-3,8-9 of 0-15 (cgroup_v1 /sys/fs/cgroup/cpuset/job/cpuset.effective_cpus); \
+          only those are offered"]
+    );
+}
+
+#[test]
+fn without_an_allowed_set_every_online_cpu_and_node_is_offered() {
+    let inv = inventory(&in_cpuset(None, None), &LiveState::default(), &config(0, GIB));
+    assert_eq!(
+        capacities(&inv, AssetKind::Cpu),
+        [("cpu:numa0".into(), 8000, 8000), ("cpu:numa1".into(), 8000, 8000)]
+    );
+    assert_eq!(of_kind(&inv, AssetKind::Memory).len(), 2);
+    assert!(inv.notes.is_empty(), "{:?}", inv.notes);
+    // A cpuset allowing everything says nothing either.
+    let inv = inventory(
+        &in_cpuset(Some((0..16).collect()), Some(vec![0, 1])),
+        &LiveState::default(),
+        &config(0, GIB),
+    );
+    assert!(inv.notes.is_empty(), "{:?}", inv.notes);
+}
+
+#[test]
+fn an_allowed_cpu_that_is_offline_is_not_offered() {
+    // v1 cpuset.cpus may list CPU 15 after it went offline.
+    let mut profile = in_cpuset(Some((12..16).collect()), None);
+    let cpu = profile.cpu.as_mut().unwrap();
+    cpu.online = (0..15).collect();
+    cpu.offline = vec![15];
+    cpu.logical[15].online = false;
+    let inv = inventory(&profile, &LiveState::default(), &config(0, GIB));
+    assert_eq!(capacities(&inv, AssetKind::Cpu), [("cpu:numa1".into(), 3000, 3000)]);
+    assert_eq!(of_kind(&inv, AssetKind::Cpu)[0].cpus, [12, 13, 14]);
+    assert!(inv.notes[0].starts_with("cpuset allows CPUs 12-14 of 0-14 "), "{:?}", inv.notes);
+}
+
+#[test]
+fn a_node_the_cpuset_does_not_allow_offers_neither_memory_nor_cpus() {
+    let profile = in_cpuset(Some((0..8).collect()), Some(vec![0]));
+    let inv = inventory(&profile, &LiveState::default(), &config(0, GIB));
+    assert_eq!(capacities(&inv, AssetKind::Cpu), [("cpu:numa0".into(), 8000, 8000)]);
+    // The reserve is spread over both nodes, as without a cpuset: node 0 keeps its share.
+    assert_eq!(
+        capacities(&inv, AssetKind::Memory),
+        [("memory:numa0".into(), NODE_MEMORY[0], 68_062_960_821)]
+    );
+    assert!(
+        inv.notes.iter().any(|n| n.starts_with("cpuset allows NUMA nodes 0 of 0-1 (cgroup_v1 ")),
+        "{:?}",
+        inv.notes
+    );
+    // A cgroup memory limit is spread over the allowed nodes only.
+    let live = LiveState { memory_limit_bytes: Some(16 * GIB), ..LiveState::default() };
+    let inv = inventory(&profile, &live, &config(0, GIB));
+    assert_eq!(capacities(&inv, AssetKind::Memory), [("memory:numa0".into(), NODE_MEMORY[0], 16 * GIB)]);
+}
+
+#[test]
+fn a_smaller_cpuset_keeps_ids_and_allocations_and_never_over_commits() {
+    use hypermesh_assets::{AssetManager, Error, Ledger, Request};
+    let hour = std::time::Duration::from_secs(3600);
+    let t0 = 1_800_000_000_000;
+    let full = inventory(&in_cpuset(None, None), &LiveState::default(), &config(0, GIB));
+    let (m, _) = AssetManager::open_at(full.assets, Ledger::Memory, t0).unwrap();
+    let on = |node| Request { numa_node: Some(node), ..Request::new(AssetKind::Cpu, 2000, "job", hour) };
+    let a0 = m.allocate_at(&on(0), t0).unwrap();
+    let a1 = m.allocate_at(&on(1), t0).unwrap();
+    // Restarted inside a cpuset allowing CPUs 0-3 (node 0) only.
+    let small =
+        inventory(&in_cpuset(Some((0..4).collect()), Some(vec![0])), &LiveState::default(), &config(0, GIB));
+    let report = m.reconcile(small.assets, &small.unseen, t0 + 1);
+    assert!(report.overcommitted.is_empty(), "{report:?}");
+    let status = m.status();
+    let cpu: Vec<_> = status.assets.iter().filter(|s| s.asset.kind == AssetKind::Cpu).collect();
+    assert_eq!(cpu.len(), 1);
+    assert_eq!((cpu[0].asset.id.as_str(), cpu[0].allocated, cpu[0].free), ("cpu:numa0", 2000, 2000));
+    assert!(status.allocations.iter().all(|a| a.is_active()), "nothing is lost: {:?}", status.allocations);
+    assert_eq!(status.unavailable.len(), 1);
+    assert_eq!(
+        (status.unavailable[0].allocation, status.unavailable[0].missing.clone()),
+        (a1.id, vec!["cpu:numa1".to_string()])
+    );
+    match m.allocate_at(&Request::new(AssetKind::Cpu, 3000, "big", hour), t0 + 2) {
+        Err(Error::Refused(why)) => assert!(why.contains("cpu:numa0: 2 free of 4 allocatable"), "{why}"),
+        other => panic!("over-committed: {other:?}"),
+    }
+    assert_eq!(
+        m.allocate_at(&Request::new(AssetKind::Cpu, 2000, "fits", hour), t0 + 2).unwrap().parts[0].asset,
+        a0.parts[0].asset
+    );
+}
