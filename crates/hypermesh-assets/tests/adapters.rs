@@ -454,3 +454,77 @@ fn a_smaller_cpuset_keeps_ids_and_allocations_and_never_over_commits() {
         a0.parts[0].asset
     );
 }
+
+/// Device health under a fixture root: EDAC controller mc1 of NUMA node 1 with uncorrected
+/// errors (or none), plus a hand-made failing verdict for the NVMe controller of nvme0n1.
+#[cfg(native_linux)]
+fn health_report(ue_count: u64) -> hypermesh_os::health::HealthReport {
+    use hypermesh_os::health::{Assessment, Status, disks::DiskHealth};
+    let dir = tempfile::tempdir().unwrap();
+    let mc = dir.path().join("sys/devices/system/edac/mc/mc1");
+    std::fs::create_dir_all(mc.join("device")).unwrap();
+    std::fs::write(mc.join("device/numa_node"), "1\n").unwrap();
+    std::fs::write(mc.join("ce_count"), "0\n").unwrap();
+    std::fs::write(mc.join("ue_count"), format!("{ue_count}\n")).unwrap();
+    let mut report = hypermesh_os::health::check(&hypermesh_os::FsRoot::new(dir.path()).unwrap());
+    report.errors.clear();
+    report.disks = vec![DiskHealth {
+        device: "nvme0".into(),
+        block_devices: vec!["nvme0n1".into()],
+        assessment: if ue_count > 0 {
+            Assessment::not_read(Status::Failing, "critical warning: spare below threshold")
+        } else {
+            Assessment::default()
+        },
+        ..Default::default()
+    }];
+    report
+}
+
+#[cfg(native_linux)]
+#[test]
+fn an_unhealthy_device_makes_its_asset_unallocatable_and_flags_its_allocations() {
+    use hypermesh_assets::{AssetManager, Error, Ledger, Request, device_health};
+    let hour = std::time::Duration::from_secs(3600);
+    let t0 = 1_800_000_000_000;
+    let profile = two_socket_numa();
+    let look = |ue| {
+        let mut inv = inventory(&profile, &LiveState::default(), &config(0, GIB));
+        device_health::apply(&mut inv, &profile, &health_report(ue));
+        inv
+    };
+    let (m, _) = AssetManager::open_at(look(0).assets, Ledger::Memory, t0).unwrap();
+    let mem1 = Request { numa_node: Some(1), ..Request::new(AssetKind::Memory, GIB, "db", hour) };
+    let held = m.allocate_at(&mem1, t0).unwrap();
+    assert!(m.status().flagged.is_empty());
+
+    // mc1 reports 3 uncorrected errors, the NVMe disk holding / warns critically.
+    let sick = look(3);
+    let health = |id: &str| sick.assets.iter().find(|a| a.id == id).unwrap().health.clone();
+    assert_eq!(health("memory:numa1").state, HealthState::Critical);
+    assert!(health("memory:numa1").reasons[0].starts_with("mc1: "), "{:?}", health("memory:numa1"));
+    assert_eq!(health("memory:numa0").state, HealthState::Ok);
+    assert_eq!(health("cpu:numa1").state, HealthState::Degraded, "CPUs work; their node's memory does not");
+    let root = "storage:wwn-eui.0025388b71b0a1c2-part1050624";
+    assert_eq!(health(root).state, HealthState::Critical);
+    assert_eq!(health(root).reasons, ["nvme0: critical warning: spare below threshold"]);
+    assert_eq!(health("storage:serial-ZDH1ABCD").reasons, ["99.0 % full"], "another disk");
+    m.reconcile(sick.assets, &sick.unseen, t0 + 1);
+    match m.allocate_at(&mem1, t0 + 2) {
+        Err(Error::Refused(why)) => assert!(why.contains("memory:numa1: unhealthy (mc1: "), "{why}"),
+        other => panic!("allocated on failing memory: {other:?}"),
+    }
+    let status = m.status();
+    assert_eq!(status.flagged.len(), 1);
+    assert_eq!((status.flagged[0].allocation, status.flagged[0].asset.as_str()), (held.id, "memory:numa1"));
+    assert!(status.flagged[0].reasons[0].starts_with("mc1: "), "{:?}", status.flagged);
+    assert!(status.allocations.iter().all(|a| a.is_active()), "never dropped");
+    let numa1 = status.assets.iter().find(|s| s.asset.id == "memory:numa1").unwrap();
+    assert_eq!(numa1.allocated, GIB, "still counted");
+
+    // Healthy again: allocatable, nothing flagged.
+    let well = look(0);
+    m.reconcile(well.assets, &well.unseen, t0 + 3);
+    assert_eq!(m.allocate_at(&mem1, t0 + 4).unwrap().parts[0].asset, "memory:numa1");
+    assert!(m.status().flagged.is_empty());
+}

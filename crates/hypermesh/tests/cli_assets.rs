@@ -361,3 +361,45 @@ fn serving_under_the_other_backend_writes_nothing() {
     assert_eq!(assets["allocations"][0]["state"], "active", "{assets}");
     assert!(std::fs::read(dir.path().join("assets.redb")).unwrap() == bytes, "serving wrote the ledger");
 }
+
+/// Captures this host and unpacks it into `dir/root`, to be read with `--root`.
+fn captured_host(dir: &Path) -> std::path::PathBuf {
+    let archive = dir.join("host.tar.gz");
+    let out = Command::new(env!("CARGO_BIN_EXE_hypermesh")).arg("capture").arg(&archive).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let root = dir.join("root");
+    std::fs::create_dir(&root).unwrap();
+    let status = Command::new("tar").arg("xzf").arg(&archive).arg("-C").arg(&root).status().unwrap();
+    assert!(status.success());
+    root
+}
+
+#[test]
+fn memory_with_uncorrected_errors_is_refused_and_its_allocation_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = captured_host(dir.path());
+    let state = dir.path().join("state");
+    let global = ["--root", root.to_str().unwrap()];
+    let allocate = ["allocate", "--kind", "memory", "--count", "64MiB", "--holder", "db", "--for", "1h"];
+    let out = hypermesh_with(&global, &state, &allocate);
+    assert!(out.status.success(), "healthy memory is allocatable: {}", stderr(&out));
+    // The (only) memory controller now counts an uncorrected error.
+    let mc = root.join("sys/devices/system/edac/mc/mc0");
+    std::fs::create_dir_all(&mc).unwrap();
+    std::fs::write(mc.join("ue_count"), "1\n").unwrap();
+    std::fs::write(mc.join("ce_count"), "0\n").unwrap();
+    let out = hypermesh_with(&global, &state, &allocate);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains(": unhealthy (mc0: "), "{}", stderr(&out));
+    let out = hypermesh_with(&global, &state, &["--json"]);
+    let status = json(&out);
+    for a in assets_of_kind(&status, "memory") {
+        assert_eq!(a["health"]["state"], "critical", "{a}");
+    }
+    assert_eq!(status["flagged"].as_array().unwrap().len(), 1, "{}", status["flagged"]);
+    assert_eq!(status["flagged"][0]["allocation"], status["allocations"][0]["id"]);
+    assert_eq!(status["allocations"][0]["state"], "active", "never dropped");
+    let table = hypermesh_with(&global, &state, &[]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(table.contains("active, on unhealthy asset (memory:"), "{table}");
+}
