@@ -164,3 +164,34 @@ fn deadline_passed(listing: &Listing) -> bool {
     let now = hypermesh_assets::now_ms();
     listing.status.allocations.iter().any(|a| a.is_active() && a.expires_ms <= now)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hypermesh_assets::{Config, HealthState, HostView, LiveState, default_adapters};
+    use hypermesh_os::model::Memory;
+
+    /// The asset view marks what the shared health report finds failing: here the memory of a
+    /// host whose only EDAC controller counts uncorrected errors.
+    #[test]
+    fn the_asset_view_marks_assets_from_the_shared_health_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let mc = dir.path().join("sys/devices/system/edac/mc/mc0");
+        std::fs::create_dir_all(&mc).unwrap();
+        std::fs::write(mc.join("ue_count"), "2\n").unwrap();
+        let profile = Arc::new(HostProfile {
+            memory: Some(Memory { total_bytes: 8 << 30, ..Default::default() }),
+            ..Default::default()
+        });
+        let config = Config::default();
+        let host = HostView { profile: &profile, live: &LiveState::default(), config: &config };
+        let inventory = Inventory::collect(&default_adapters(), &host);
+        let health = Arc::new(HealthSource::new(dir.path().to_path_buf()));
+        let source =
+            AssetsSource::new(inventory, dir.path().join("assets.redb")).with_health(profile, health);
+        let listing = source.listing().unwrap();
+        let memory = listing.status.assets.iter().find(|s| s.asset.id == "memory:host").unwrap();
+        assert_eq!(memory.asset.health.state, HealthState::Critical);
+        assert!(memory.asset.health.reasons[0].starts_with("mc0: "), "{:?}", memory.asset.health);
+    }
+}
