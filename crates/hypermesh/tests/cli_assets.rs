@@ -403,3 +403,64 @@ fn memory_with_uncorrected_errors_is_refused_and_its_allocation_flagged() {
     let table = String::from_utf8_lossy(&table.stdout);
     assert!(table.contains("active, on unhealthy asset (memory:"), "{table}");
 }
+
+/// A v1 cpuset cgroup this test makes (root, hybrid hierarchy) and removes.
+struct Cpuset(std::path::PathBuf);
+
+impl Drop for Cpuset {
+    fn drop(&mut self) {
+        // Its only process has exited by now.
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// THIS MACHINE, root, cgroup v1 cpuset: `hypermesh assets` run inside a cpuset allowing only
+/// the last online CPU offers that CPU alone and says why.
+#[test]
+fn inside_a_cpuset_only_its_cpus_are_offered() {
+    let base = Path::new("/sys/fs/cgroup/cpuset");
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
+    let online = hypermesh_os::cpulist::parse_list(online.trim()).unwrap_or_default();
+    if !hypermesh_os::testing::is_root() || !base.join("cpuset.cpus").exists() || online.len() < 2 {
+        hypermesh_os::testing::skip("needs root, a cgroup v1 cpuset hierarchy and 2 online CPUs");
+        return;
+    }
+    let last = *online.last().unwrap();
+    let group = Cpuset(base.join(format!("hypermesh-test-{}", std::process::id())));
+    std::fs::create_dir(&group.0).unwrap();
+    std::fs::write(group.0.join("cpuset.cpus"), last.to_string()).unwrap();
+    let mems = std::fs::read_to_string(base.join("cpuset.mems")).unwrap();
+    std::fs::write(group.0.join("cpuset.mems"), mems.trim()).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"echo $$ > "$1/cgroup.procs" && exec "$2" assets --state-dir "$3" --json"#)
+        .arg("sh")
+        .args([
+            group.0.as_os_str(),
+            Path::new(env!("CARGO_BIN_EXE_hypermesh")).as_os_str(),
+            state.path().as_os_str(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listing = json(&out);
+    let cpus = assets_of_kind(&listing, "cpu");
+    let offered: Vec<u64> = cpus
+        .iter()
+        .flat_map(|a| a["cpus"].as_array().unwrap().clone())
+        .map(|c| c.as_u64().unwrap())
+        .collect();
+    assert_eq!(offered, [u64::from(last)], "{cpus:?}");
+    assert_eq!(cpus.iter().map(|a| a["capacity"].as_u64().unwrap()).sum::<u64>(), 1000);
+    let note = format!(
+        "cpuset allows CPUs {last} of {} (cgroup_v1 {}/cpuset.effective_cpus)",
+        hypermesh_os::cpulist::format_list(&online),
+        group.0.display()
+    );
+    assert!(
+        listing["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().starts_with(&note)),
+        "{}",
+        listing["notes"]
+    );
+}
