@@ -528,3 +528,25 @@ fn an_unhealthy_device_makes_its_asset_unallocatable_and_flags_its_allocations()
     assert_eq!(m.allocate_at(&mem1, t0 + 4).unwrap().parts[0].asset, "memory:numa1");
     assert!(m.status().flagged.is_empty());
 }
+
+#[cfg(native_linux)]
+#[test]
+fn a_gpu_with_ecc_faults_is_unhealthy_by_its_pci_address() {
+    use hypermesh_assets::device_health;
+    use hypermesh_os::health::{Assessment, HealthReport, Status, nvidia::GpuHealth};
+    let profile = amd_gpu_workstation();
+    let mut inv = inventory(&profile, &LiveState::default(), &Config::default());
+    let report = HealthReport {
+        gpus: vec![GpuHealth {
+            pci_address: "0000:09:00.0".into(),
+            assessment: Assessment::not_read(Status::Failing, "2 retired pages pending"),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    device_health::apply(&mut inv, &profile, &report);
+    let gpus = of_kind(&inv, AssetKind::Gpu);
+    assert_eq!(gpus[0].health.state, HealthState::Critical);
+    assert_eq!(gpus[0].health.reasons, ["0000:09:00.0: 2 retired pages pending"]);
+    assert_eq!(gpus[1].health.reasons, ["temperature 97 °C"], "the other GPU keeps its own health only");
+}
