@@ -67,12 +67,16 @@ pub struct Inventory {
     pub problems: Vec<AdapterProblem>,
     /// Kinds whose adapter failed as a whole: their assets are unknown, not gone.
     pub unseen: Vec<AssetKind>,
+    /// What is worth knowing about what is offered: a cpuset that allows less than the machine
+    /// has, device health that could not be read.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 impl Inventory {
     /// Runs every adapter over the host.
     pub fn collect(adapters: &[Box<dyn AssetAdapter>], host: &HostView<'_>) -> Inventory {
-        let mut inventory = Inventory::default();
+        let mut inventory = Inventory { notes: crate::allowed::notes(host.profile), ..Inventory::default() };
         for adapter in adapters {
             let kind = adapter.kind();
             let mut problems = Vec::new();

@@ -8,8 +8,11 @@
 pub mod adapter;
 pub mod adapters;
 pub mod allocation;
+pub mod allowed;
 pub mod asset;
 pub mod config;
+#[cfg(native_linux)]
+pub mod device_health;
 pub mod error;
 pub mod kind;
 pub mod ledger;
@@ -29,4 +32,4 @@ pub use kind::{AssetKind, SharingLevel};
 pub use ledger::{LEDGER_FILE, Ledger, RecordedAsset, Recovery, backup_path, default_state_dir};
 pub use listing::Listing;
 pub use live::LiveState;
-pub use manager::{AssetManager, AssetStatus, Overcommit, Reconciliation, Status, Unavailable};
+pub use manager::{AssetManager, AssetStatus, Flagged, Overcommit, Reconciliation, Status, Unavailable};

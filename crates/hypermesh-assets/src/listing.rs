@@ -17,6 +17,9 @@ pub struct Listing {
     pub status: Status,
     /// What the adapters could not see.
     pub problems: Vec<AdapterProblem>,
+    /// What is worth knowing about what is offered (a cpuset allowing less than the machine
+    /// has, device health not read).
+    pub notes: Vec<String>,
     /// What reconciling the ledger with the hardware found.
     pub reconciliation: Reconciliation,
 }
@@ -30,6 +33,7 @@ impl Listing {
             ledger: path.to_path_buf(),
             status: manager.status(),
             problems: inventory.problems.clone(),
+            notes: inventory.notes.clone(),
             reconciliation,
         })
     }

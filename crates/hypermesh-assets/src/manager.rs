@@ -40,6 +40,19 @@ pub struct Unavailable {
     pub counted_against: Vec<String>,
 }
 
+/// An active allocation on an asset that must not take new allocations now (its device is
+/// failing, it is too hot, full...): it keeps what it holds, and is listed with the reasons so
+/// that its holder can be moved; it is never dropped for that.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flagged {
+    /// Allocation id.
+    pub allocation: u64,
+    /// The unhealthy asset it holds.
+    pub asset: String,
+    /// Why the asset is unhealthy.
+    pub reasons: Vec<String>,
+}
+
 /// Assets and allocations at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {
@@ -49,6 +62,9 @@ pub struct Status {
     pub allocations: Vec<Allocation>,
     /// Active allocations on assets not seen now.
     pub unavailable: Vec<Unavailable>,
+    /// Active allocations on unhealthy (critical) assets, one entry per such asset held.
+    #[serde(default)]
+    pub flagged: Vec<Flagged>,
 }
 
 /// An asset holding more than it may now hand out (its limit shrank since the allocations).
@@ -280,7 +296,17 @@ impl AssetManager {
                 (!missing.is_empty()).then_some(Unavailable { allocation: a.id, missing, counted_against })
             })
             .collect();
-        Status { assets, allocations: state.allocations.values().cloned().collect(), unavailable }
+        let flagged = state
+            .allocations
+            .values()
+            .filter(|a| a.is_active())
+            .flat_map(|a| a.parts.iter().map(move |p| (a.id, &p.asset)))
+            .filter_map(|(allocation, id)| {
+                let asset = state.assets.get(id).filter(|s| s.health.state == HealthState::Critical)?;
+                Some(Flagged { allocation, asset: id.clone(), reasons: asset.health.reasons.clone() })
+            })
+            .collect();
+        Status { assets, allocations: state.allocations.values().cloned().collect(), unavailable, flagged }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

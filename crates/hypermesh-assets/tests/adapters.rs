@@ -328,3 +328,225 @@ fn real_machine_cpu_and_memory_assets() {
     let nodes = of_kind(&inv, AssetKind::Memory).len() as u64;
     assert!(allocatable <= expected && expected - allocatable < nodes.max(1), "{allocatable} vs {expected}");
 }
+
+/// The two-socket machine inside a v1 cpuset allowing `cpus` and memory `nodes`.
+fn in_cpuset(cpus: Option<Vec<u32>>, nodes: Option<Vec<u32>>) -> HostProfile {
+    use hypermesh_os::model::{AllowedSource, AllowedSourceKind};
+    let source = |file: &str| AllowedSource {
+        kind: AllowedSourceKind::CgroupV1,
+        path: format!("/sys/fs/cgroup/cpuset/job/{file}"),
+    };
+    let mut p = two_socket_numa();
+    let cpu = p.cpu.as_mut().unwrap();
+    cpu.allowed_source = cpus.as_ref().map(|_| source("cpuset.effective_cpus"));
+    cpu.allowed = cpus;
+    let numa = p.numa.as_mut().unwrap();
+    numa.allowed_source = nodes.as_ref().map(|_| source("cpuset.effective_mems"));
+    numa.allowed_nodes = nodes;
+    p
+}
+
+fn capacities(inv: &Inventory, kind: AssetKind) -> Vec<(String, u64, u64)> {
+    of_kind(inv, kind).iter().map(|a| (a.id.clone(), a.capacity, a.allocatable)).collect()
+}
+
+#[test]
+fn only_the_cpus_the_cpuset_allows_are_offered_and_the_listing_says_so() {
+    let cpus: Vec<u32> = (0..4).chain(8..10).collect();
+    let inv = inventory(&in_cpuset(Some(cpus), Some(vec![0, 1])), &LiveState::default(), &config(0, GIB));
+    assert_eq!(
+        capacities(&inv, AssetKind::Cpu),
+        [("cpu:numa0".into(), 4000, 4000), ("cpu:numa1".into(), 2000, 2000)]
+    );
+    assert_eq!(of_kind(&inv, AssetKind::Cpu)[1].cpus, [8, 9]);
+    assert_eq!(of_kind(&inv, AssetKind::Cpu)[1].hardware, ["cpu8", "cpu9"]);
+    assert_eq!(
+        inv.notes,
+        ["cpuset allows CPUs 0-3,8-9 of 0-15 (cgroup_v1 /sys/fs/cgroup/cpuset/job/cpuset.effective_cpus); \
+          only those are offered"]
+    );
+}
+
+#[test]
+fn without_an_allowed_set_every_online_cpu_and_node_is_offered() {
+    let inv = inventory(&in_cpuset(None, None), &LiveState::default(), &config(0, GIB));
+    assert_eq!(
+        capacities(&inv, AssetKind::Cpu),
+        [("cpu:numa0".into(), 8000, 8000), ("cpu:numa1".into(), 8000, 8000)]
+    );
+    assert_eq!(of_kind(&inv, AssetKind::Memory).len(), 2);
+    assert!(inv.notes.is_empty(), "{:?}", inv.notes);
+    // A cpuset allowing everything says nothing either.
+    let inv = inventory(
+        &in_cpuset(Some((0..16).collect()), Some(vec![0, 1])),
+        &LiveState::default(),
+        &config(0, GIB),
+    );
+    assert!(inv.notes.is_empty(), "{:?}", inv.notes);
+}
+
+#[test]
+fn an_allowed_cpu_that_is_offline_is_not_offered() {
+    // v1 cpuset.cpus may list CPU 15 after it went offline.
+    let mut profile = in_cpuset(Some((12..16).collect()), None);
+    let cpu = profile.cpu.as_mut().unwrap();
+    cpu.online = (0..15).collect();
+    cpu.offline = vec![15];
+    cpu.logical[15].online = false;
+    let inv = inventory(&profile, &LiveState::default(), &config(0, GIB));
+    assert_eq!(capacities(&inv, AssetKind::Cpu), [("cpu:numa1".into(), 3000, 3000)]);
+    assert_eq!(of_kind(&inv, AssetKind::Cpu)[0].cpus, [12, 13, 14]);
+    assert!(inv.notes[0].starts_with("cpuset allows CPUs 12-14 of 0-14 "), "{:?}", inv.notes);
+}
+
+#[test]
+fn a_node_the_cpuset_does_not_allow_offers_neither_memory_nor_cpus() {
+    let profile = in_cpuset(Some((0..8).collect()), Some(vec![0]));
+    let inv = inventory(&profile, &LiveState::default(), &config(0, GIB));
+    assert_eq!(capacities(&inv, AssetKind::Cpu), [("cpu:numa0".into(), 8000, 8000)]);
+    // The reserve is spread over both nodes, as without a cpuset: node 0 keeps its share.
+    assert_eq!(
+        capacities(&inv, AssetKind::Memory),
+        [("memory:numa0".into(), NODE_MEMORY[0], 68_062_960_821)]
+    );
+    assert!(
+        inv.notes.iter().any(|n| n.starts_with("cpuset allows NUMA nodes 0 of 0-1 (cgroup_v1 ")),
+        "{:?}",
+        inv.notes
+    );
+    // A cgroup memory limit is spread over the allowed nodes only.
+    let live = LiveState { memory_limit_bytes: Some(16 * GIB), ..LiveState::default() };
+    let inv = inventory(&profile, &live, &config(0, GIB));
+    assert_eq!(capacities(&inv, AssetKind::Memory), [("memory:numa0".into(), NODE_MEMORY[0], 16 * GIB)]);
+}
+
+#[test]
+fn a_smaller_cpuset_keeps_ids_and_allocations_and_never_over_commits() {
+    use hypermesh_assets::{AssetManager, Error, Ledger, Request};
+    let hour = std::time::Duration::from_secs(3600);
+    let t0 = 1_800_000_000_000;
+    let full = inventory(&in_cpuset(None, None), &LiveState::default(), &config(0, GIB));
+    let (m, _) = AssetManager::open_at(full.assets, Ledger::Memory, t0).unwrap();
+    let on = |node| Request { numa_node: Some(node), ..Request::new(AssetKind::Cpu, 2000, "job", hour) };
+    let a0 = m.allocate_at(&on(0), t0).unwrap();
+    let a1 = m.allocate_at(&on(1), t0).unwrap();
+    // Restarted inside a cpuset allowing CPUs 0-3 (node 0) only.
+    let small =
+        inventory(&in_cpuset(Some((0..4).collect()), Some(vec![0])), &LiveState::default(), &config(0, GIB));
+    let report = m.reconcile(small.assets, &small.unseen, t0 + 1);
+    assert!(report.overcommitted.is_empty(), "{report:?}");
+    let status = m.status();
+    let cpu: Vec<_> = status.assets.iter().filter(|s| s.asset.kind == AssetKind::Cpu).collect();
+    assert_eq!(cpu.len(), 1);
+    assert_eq!((cpu[0].asset.id.as_str(), cpu[0].allocated, cpu[0].free), ("cpu:numa0", 2000, 2000));
+    assert!(status.allocations.iter().all(|a| a.is_active()), "nothing is lost: {:?}", status.allocations);
+    assert_eq!(status.unavailable.len(), 1);
+    assert_eq!(
+        (status.unavailable[0].allocation, status.unavailable[0].missing.clone()),
+        (a1.id, vec!["cpu:numa1".to_string()])
+    );
+    match m.allocate_at(&Request::new(AssetKind::Cpu, 3000, "big", hour), t0 + 2) {
+        Err(Error::Refused(why)) => assert!(why.contains("cpu:numa0: 2 free of 4 allocatable"), "{why}"),
+        other => panic!("over-committed: {other:?}"),
+    }
+    assert_eq!(
+        m.allocate_at(&Request::new(AssetKind::Cpu, 2000, "fits", hour), t0 + 2).unwrap().parts[0].asset,
+        a0.parts[0].asset
+    );
+}
+
+/// Device health under a fixture root: EDAC controller mc1 of NUMA node 1 with uncorrected
+/// errors (or none), plus a hand-made failing verdict for the NVMe controller of nvme0n1.
+#[cfg(native_linux)]
+fn health_report(ue_count: u64) -> hypermesh_os::health::HealthReport {
+    use hypermesh_os::health::{Assessment, Status, disks::DiskHealth};
+    let dir = tempfile::tempdir().unwrap();
+    let mc = dir.path().join("sys/devices/system/edac/mc/mc1");
+    std::fs::create_dir_all(mc.join("device")).unwrap();
+    std::fs::write(mc.join("device/numa_node"), "1\n").unwrap();
+    std::fs::write(mc.join("ce_count"), "0\n").unwrap();
+    std::fs::write(mc.join("ue_count"), format!("{ue_count}\n")).unwrap();
+    let mut report = hypermesh_os::health::check(&hypermesh_os::FsRoot::new(dir.path()).unwrap());
+    report.errors.clear();
+    report.disks = vec![DiskHealth {
+        device: "nvme0".into(),
+        block_devices: vec!["nvme0n1".into()],
+        assessment: if ue_count > 0 {
+            Assessment::not_read(Status::Failing, "critical warning: spare below threshold")
+        } else {
+            Assessment::default()
+        },
+        ..Default::default()
+    }];
+    report
+}
+
+#[cfg(native_linux)]
+#[test]
+fn an_unhealthy_device_makes_its_asset_unallocatable_and_flags_its_allocations() {
+    use hypermesh_assets::{AssetManager, Error, Ledger, Request, device_health};
+    let hour = std::time::Duration::from_secs(3600);
+    let t0 = 1_800_000_000_000;
+    let profile = two_socket_numa();
+    let look = |ue| {
+        let mut inv = inventory(&profile, &LiveState::default(), &config(0, GIB));
+        device_health::apply(&mut inv, &profile, &health_report(ue));
+        inv
+    };
+    let (m, _) = AssetManager::open_at(look(0).assets, Ledger::Memory, t0).unwrap();
+    let mem1 = Request { numa_node: Some(1), ..Request::new(AssetKind::Memory, GIB, "db", hour) };
+    let held = m.allocate_at(&mem1, t0).unwrap();
+    assert!(m.status().flagged.is_empty());
+
+    // mc1 reports 3 uncorrected errors, the NVMe disk holding / warns critically.
+    let sick = look(3);
+    let health = |id: &str| sick.assets.iter().find(|a| a.id == id).unwrap().health.clone();
+    assert_eq!(health("memory:numa1").state, HealthState::Critical);
+    assert!(health("memory:numa1").reasons[0].starts_with("mc1: "), "{:?}", health("memory:numa1"));
+    assert_eq!(health("memory:numa0").state, HealthState::Ok);
+    assert_eq!(health("cpu:numa1").state, HealthState::Degraded, "CPUs work; their node's memory does not");
+    let root = "storage:wwn-eui.0025388b71b0a1c2-part1050624";
+    assert_eq!(health(root).state, HealthState::Critical);
+    assert_eq!(health(root).reasons, ["nvme0: critical warning: spare below threshold"]);
+    assert_eq!(health("storage:serial-ZDH1ABCD").reasons, ["99.0 % full"], "another disk");
+    m.reconcile(sick.assets, &sick.unseen, t0 + 1);
+    match m.allocate_at(&mem1, t0 + 2) {
+        Err(Error::Refused(why)) => assert!(why.contains("memory:numa1: unhealthy (mc1: "), "{why}"),
+        other => panic!("allocated on failing memory: {other:?}"),
+    }
+    let status = m.status();
+    assert_eq!(status.flagged.len(), 1);
+    assert_eq!((status.flagged[0].allocation, status.flagged[0].asset.as_str()), (held.id, "memory:numa1"));
+    assert!(status.flagged[0].reasons[0].starts_with("mc1: "), "{:?}", status.flagged);
+    assert!(status.allocations.iter().all(|a| a.is_active()), "never dropped");
+    let numa1 = status.assets.iter().find(|s| s.asset.id == "memory:numa1").unwrap();
+    assert_eq!(numa1.allocated, GIB, "still counted");
+
+    // Healthy again: allocatable, nothing flagged.
+    let well = look(0);
+    m.reconcile(well.assets, &well.unseen, t0 + 3);
+    assert_eq!(m.allocate_at(&mem1, t0 + 4).unwrap().parts[0].asset, "memory:numa1");
+    assert!(m.status().flagged.is_empty());
+}
+
+#[cfg(native_linux)]
+#[test]
+fn a_gpu_with_ecc_faults_is_unhealthy_by_its_pci_address() {
+    use hypermesh_assets::device_health;
+    use hypermesh_os::health::{Assessment, HealthReport, Status, nvidia::GpuHealth};
+    let profile = amd_gpu_workstation();
+    let mut inv = inventory(&profile, &LiveState::default(), &Config::default());
+    let report = HealthReport {
+        gpus: vec![GpuHealth {
+            pci_address: "0000:09:00.0".into(),
+            assessment: Assessment::not_read(Status::Failing, "2 retired pages pending"),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    device_health::apply(&mut inv, &profile, &report);
+    let gpus = of_kind(&inv, AssetKind::Gpu);
+    assert_eq!(gpus[0].health.state, HealthState::Critical);
+    assert_eq!(gpus[0].health.reasons, ["0000:09:00.0: 2 retired pages pending"]);
+    assert_eq!(gpus[1].health.reasons, ["temperature 97 °C"], "the other GPU keeps its own health only");
+}

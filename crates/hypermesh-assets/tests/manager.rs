@@ -279,6 +279,7 @@ fn an_unreadable_section_leaves_its_allocations_unverified_not_lost() {
         assets: node_assets().into_iter().filter(|a| a.kind != AssetKind::Gpu).collect(),
         problems: vec![AdapterProblem { kind: AssetKind::Gpu, message: "gpus section failed".into() }],
         unseen: vec![AssetKind::Gpu],
+        notes: Vec::new(),
     };
     let (m, report) = AssetManager::open_inventory(&inventory, Ledger::open(&path).unwrap()).unwrap();
     assert_eq!(report.unverified, vec![gpu.clone()]);

@@ -361,3 +361,106 @@ fn serving_under_the_other_backend_writes_nothing() {
     assert_eq!(assets["allocations"][0]["state"], "active", "{assets}");
     assert!(std::fs::read(dir.path().join("assets.redb")).unwrap() == bytes, "serving wrote the ledger");
 }
+
+/// Captures this host and unpacks it into `dir/root`, to be read with `--root`.
+fn captured_host(dir: &Path) -> std::path::PathBuf {
+    let archive = dir.join("host.tar.gz");
+    let out = Command::new(env!("CARGO_BIN_EXE_hypermesh")).arg("capture").arg(&archive).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let root = dir.join("root");
+    std::fs::create_dir(&root).unwrap();
+    let status = Command::new("tar").arg("xzf").arg(&archive).arg("-C").arg(&root).status().unwrap();
+    assert!(status.success());
+    root
+}
+
+#[test]
+fn memory_with_uncorrected_errors_is_refused_and_its_allocation_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = captured_host(dir.path());
+    let state = dir.path().join("state");
+    let global = ["--root", root.to_str().unwrap()];
+    let allocate = ["allocate", "--kind", "memory", "--count", "64MiB", "--holder", "db", "--for", "1h"];
+    let out = hypermesh_with(&global, &state, &allocate);
+    assert!(out.status.success(), "healthy memory is allocatable: {}", stderr(&out));
+    // The (only) memory controller now counts an uncorrected error.
+    let mc = root.join("sys/devices/system/edac/mc/mc0");
+    std::fs::create_dir_all(&mc).unwrap();
+    std::fs::write(mc.join("ue_count"), "1\n").unwrap();
+    std::fs::write(mc.join("ce_count"), "0\n").unwrap();
+    let out = hypermesh_with(&global, &state, &allocate);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains(": unhealthy (mc0: "), "{}", stderr(&out));
+    let out = hypermesh_with(&global, &state, &["--json"]);
+    let status = json(&out);
+    for a in assets_of_kind(&status, "memory") {
+        assert_eq!(a["health"]["state"], "critical", "{a}");
+    }
+    assert_eq!(status["flagged"].as_array().unwrap().len(), 1, "{}", status["flagged"]);
+    assert_eq!(status["flagged"][0]["allocation"], status["allocations"][0]["id"]);
+    assert_eq!(status["allocations"][0]["state"], "active", "never dropped");
+    let table = hypermesh_with(&global, &state, &[]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(table.contains("active, on unhealthy asset (memory:"), "{table}");
+}
+
+/// A v1 cpuset cgroup this test makes (root, hybrid hierarchy) and removes.
+struct Cpuset(std::path::PathBuf);
+
+impl Drop for Cpuset {
+    fn drop(&mut self) {
+        // Its only process has exited by now.
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// THIS MACHINE, root, cgroup v1 cpuset: `hypermesh assets` run inside a cpuset allowing only
+/// the last online CPU offers that CPU alone and says why.
+#[test]
+fn inside_a_cpuset_only_its_cpus_are_offered() {
+    let base = Path::new("/sys/fs/cgroup/cpuset");
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
+    let online = hypermesh_os::cpulist::parse_list(online.trim()).unwrap_or_default();
+    if !hypermesh_os::testing::is_root() || !base.join("cpuset.cpus").exists() || online.len() < 2 {
+        hypermesh_os::testing::skip("needs root, a cgroup v1 cpuset hierarchy and 2 online CPUs");
+        return;
+    }
+    let last = *online.last().unwrap();
+    let group = Cpuset(base.join(format!("hypermesh-test-{}", std::process::id())));
+    std::fs::create_dir(&group.0).unwrap();
+    std::fs::write(group.0.join("cpuset.cpus"), last.to_string()).unwrap();
+    let mems = std::fs::read_to_string(base.join("cpuset.mems")).unwrap();
+    std::fs::write(group.0.join("cpuset.mems"), mems.trim()).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"echo $$ > "$1/cgroup.procs" && exec "$2" assets --state-dir "$3" --json"#)
+        .arg("sh")
+        .args([
+            group.0.as_os_str(),
+            Path::new(env!("CARGO_BIN_EXE_hypermesh")).as_os_str(),
+            state.path().as_os_str(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listing = json(&out);
+    let cpus = assets_of_kind(&listing, "cpu");
+    let offered: Vec<u64> = cpus
+        .iter()
+        .flat_map(|a| a["cpus"].as_array().unwrap().clone())
+        .map(|c| c.as_u64().unwrap())
+        .collect();
+    assert_eq!(offered, [u64::from(last)], "{cpus:?}");
+    assert_eq!(cpus.iter().map(|a| a["capacity"].as_u64().unwrap()).sum::<u64>(), 1000);
+    let note = format!(
+        "cpuset allows CPUs {last} of {} (cgroup_v1 {}/cpuset.effective_cpus)",
+        hypermesh_os::cpulist::format_list(&online),
+        group.0.display()
+    );
+    assert!(
+        listing["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().starts_with(&note)),
+        "{}",
+        listing["notes"]
+    );
+}

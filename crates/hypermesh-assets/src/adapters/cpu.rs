@@ -1,6 +1,8 @@
-//! CPU assets: the online logical CPUs of each NUMA node (or package), in milli-CPUs.
+//! CPU assets: the logical CPUs this process may use (allowed and online) of each NUMA node
+//! (or package), in milli-CPUs.
 
 use crate::adapter::{AssetAdapter, HostView, section_missing, share};
+use crate::allowed::usable_cpus;
 use crate::asset::{Asset, Health};
 use crate::kind::AssetKind;
 use hypermesh_os::Section;
@@ -39,7 +41,10 @@ impl AssetAdapter for CpuAdapter {
         let cpu = host.profile.cpu.as_ref().ok_or_else(|| section_missing(host.profile, Section::Cpu))?;
         let groups = group_cpus(host, cpu);
         if groups.is_empty() {
-            return Err("the cpu section lists no online CPU".into());
+            return Err(match cpu.allowed {
+                Some(_) => "the cpu section lists no online CPU this process may use".into(),
+                None => "the cpu section lists no online CPU".into(),
+            });
         }
         let host_capacity: u64 = groups.values().map(|c| c.len() as u64 * 1000).sum();
         let mut pool = host_capacity.saturating_sub(host.config.reserve.cpu_millis);
@@ -73,13 +78,10 @@ impl AssetAdapter for CpuAdapter {
     }
 }
 
-/// Online CPUs by group: NUMA node from the numa section or the per-CPU topology, else package.
+/// Usable CPUs (allowed and online) by group: NUMA node from the numa section or the per-CPU
+/// topology, else package. A node whose memory is not allowed keeps its allowed CPUs: running
+/// there is allowed, its memory is then remote.
 fn group_cpus(host: &HostView<'_>, cpu: &Cpu) -> BTreeMap<Group, BTreeSet<u32>> {
-    let online: BTreeSet<u32> = if cpu.online.is_empty() {
-        cpu.logical.iter().filter(|l| l.online).map(|l| l.id).collect()
-    } else {
-        cpu.online.iter().copied().collect()
-    };
     let node_of = |id: u32| -> Option<u32> {
         host.profile
             .numa
@@ -89,7 +91,7 @@ fn group_cpus(host: &HostView<'_>, cpu: &Cpu) -> BTreeMap<Group, BTreeSet<u32>> 
     };
     let package_of = |id: u32| cpu.logical.iter().find(|l| l.id == id).and_then(|l| l.package);
     let mut groups: BTreeMap<Group, BTreeSet<u32>> = BTreeMap::new();
-    for id in online {
+    for id in usable_cpus(cpu) {
         let group =
             node_of(id).map(Group::Numa).or_else(|| package_of(id).map(Group::Package)).unwrap_or(Group::All);
         groups.entry(group).or_default().insert(id);

@@ -1,12 +1,14 @@
 //! Memory assets: one per NUMA node with memory, or one for the host when NUMA is unknown.
 
 use crate::adapter::{AssetAdapter, HostView, section_missing, share};
+use crate::allowed::node_allowed;
 use crate::asset::{Asset, Health};
 use crate::kind::AssetKind;
 use hypermesh_os::Section;
 
-/// Offers memory per NUMA node; allocatable = MemTotal minus the reserve, capped by the cgroup
-/// memory limit, spread over nodes in proportion to their size.
+/// Offers memory per NUMA node this process may allocate from (its cpuset's memory nodes);
+/// allocatable = MemTotal minus the reserve spread over all nodes in proportion to their size,
+/// and the cgroup memory limit spread over the allowed nodes the same way.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MemoryAdapter;
 
@@ -21,10 +23,8 @@ impl AssetAdapter for MemoryAdapter {
         if memory.total_bytes == 0 {
             return Err("the memory section reports MemTotal = 0".into());
         }
-        let mut pool = memory.total_bytes.saturating_sub(host.config.reserve.memory_bytes);
-        if let Some(limit) = host.live.memory_limit_bytes {
-            pool = pool.min(limit);
-        }
+        let pool = memory.total_bytes.saturating_sub(host.config.reserve.memory_bytes);
+        let limit = host.live.memory_limit_bytes;
         let nodes: Vec<_> = host
             .profile
             .numa
@@ -66,15 +66,22 @@ impl AssetAdapter for MemoryAdapter {
         }
         if nodes.is_empty() || !nodes_match {
             let used = memory.available_bytes.map(|a| memory.total_bytes.saturating_sub(a));
+            if nodes.iter().any(|(node, _)| !node_allowed(host.profile, node.id)) {
+                problems
+                    .push("the host-wide memory asset includes NUMA nodes the cpuset does not allow".into());
+            }
             return Ok(vec![asset(
                 "memory:host".into(),
                 None,
                 memory.total_bytes,
-                pool,
+                limit.map_or(pool, |l| pool.min(l)),
                 used.map(|u| fraction(u, memory.total_bytes)),
             )]);
         }
-        Ok(nodes
+        let allowed: Vec<_> =
+            nodes.into_iter().filter(|(node, _)| node_allowed(host.profile, node.id)).collect();
+        let allowed_total: u64 = allowed.iter().map(|(_, total)| total).sum();
+        Ok(allowed
             .into_iter()
             .map(|(node, total)| {
                 let used = host
@@ -87,7 +94,10 @@ impl AssetAdapter for MemoryAdapter {
                     format!("memory:numa{}", node.id),
                     Some(node.id),
                     total,
-                    share(pool, total, nodes_total).min(total),
+                    limit
+                        .map_or(u64::MAX, |l| share(l, total, allowed_total))
+                        .min(share(pool, total, nodes_total))
+                        .min(total),
                     used.map(|u| fraction(u, total)),
                 )
             })

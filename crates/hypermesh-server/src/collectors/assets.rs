@@ -2,7 +2,8 @@
 //!
 //! Per asset: `hypermesh_asset_{capacity,allocatable,allocated,free}` in the kind's base unit
 //! (`unit` label: `cpus`, `gpus`, `bytes`), with `asset`, `kind` and `numa` labels, and
-//! `hypermesh_asset_healthy`. Allocations: `hypermesh_asset_allocations{kind,state}`, state
+//! `hypermesh_asset_healthy` (0 when degraded or critical, its device's failing health checks
+//! included; the reasons are in `/v1/assets`). Allocations: `hypermesh_asset_allocations{kind,state}`, state
 //! `active`, `unavailable` (on an asset not seen now; still counted) or `lost` (marked so by an
 //! operator). Reading the ledger here never writes it.
 

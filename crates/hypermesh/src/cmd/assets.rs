@@ -68,14 +68,23 @@ impl AssetOptions {
     }
 
     /// The host's assets as the adapters see them now. The cgroup's CPU quota and memory limit
-    /// come from the usage sampler; utilisation too when `--utilisation-interval` is given.
+    /// come from the usage sampler; utilisation too when `--utilisation-interval` is given. On
+    /// Linux, assets whose device fails its health checks (`hypermesh health`) are marked
+    /// unhealthy.
     pub fn inventory(&self, global: &Global) -> anyhow::Result<Inventory> {
         let backend = global.backend()?;
         let profile = detect(
             backend.as_ref(),
             &[Section::Cpu, Section::Numa, Section::Memory, Section::Storage, Section::Gpus],
         );
-        self.inventory_of(global, &profile)
+        #[allow(unused_mut)]
+        let mut inventory = self.inventory_of(global, &profile)?;
+        #[cfg(native_linux)]
+        {
+            let report = hypermesh_os::health::check(&global.fs_root()?);
+            hypermesh_assets::device_health::apply(&mut inventory, &profile, &report);
+        }
+        Ok(inventory)
     }
 
     /// The assets of a profile already detected (e.g. `serve`'s), live figures as in
@@ -301,6 +310,15 @@ fn warn(report: &Reconciliation, status: &Status) {
     for note in &report.notes {
         eprintln!("hypermesh: note: {}", escape(note));
     }
+    for f in &status.flagged {
+        eprintln!(
+            "hypermesh: warning: allocation {} holds {}, which is unhealthy ({}); it keeps what it holds \
+             until released",
+            f.allocation,
+            f.asset,
+            escape(&f.reasons.join(", "))
+        );
+    }
     for u in &status.unavailable {
         eprintln!(
             "hypermesh: warning: allocation {} is on assets not seen now ({}); it keeps counting against {} \
@@ -394,7 +412,16 @@ fn render(status: &Status, inventory: &Inventory) -> String {
         let mut t = Table::new(&["ALLOCATION", "HOLDER", "KIND", "AMOUNT", "ON", "EXPIRES", "STATE"]);
         for a in &status.allocations {
             let unavailable = status.unavailable.iter().find(|u| u.allocation == a.id);
+            let flagged: Vec<String> = status
+                .flagged
+                .iter()
+                .filter(|f| f.allocation == a.id)
+                .map(|f| format!("{}: {}", f.asset, f.reasons.join(", ")))
+                .collect();
             let state = match (&a.state, unavailable) {
+                (AllocationState::Active, None) if !flagged.is_empty() => {
+                    format!("active, on unhealthy asset ({})", flagged.join("; "))
+                }
                 (AllocationState::Active, None) => "active".to_string(),
                 (AllocationState::Active, Some(u)) => {
                     format!("unavailable ({} not seen)", u.missing.join(", "))
@@ -414,6 +441,12 @@ fn render(status: &Status, inventory: &Inventory) -> String {
         }
         out += "\n";
         out += &t.render();
+    }
+    if !inventory.notes.is_empty() {
+        out += "\nNotes:\n";
+        for n in &inventory.notes {
+            out += &format!("  {n}\n");
+        }
     }
     if !inventory.problems.is_empty() {
         out += "\nCould not see:\n";
