@@ -13,11 +13,10 @@ use crate::error::{Error, Result};
 use crate::probe::caps::Capabilities;
 use crate::probe::mounts::Mounts;
 use aya::programs::{BtfTracePoint, FEntry, KProbe, ProgramError, RawTracePoint, TracePoint, links::FdLink};
-use aya::{Btf, Ebpf, EbpfLoader};
+use aya::{Ebpf, EbpfLoader};
 use hypermesh_os::FsRoot;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 /// Prefix of every program and map name we load, so `bpftool prog show` and `ebpf list` can
 /// tell ours apart.
@@ -178,22 +177,6 @@ pub struct Chosen {
     pub fell_back: Vec<(String, String)>,
     /// Kernel program id.
     pub prog_id: u32,
-}
-
-/// The parsed kernel BTF once read (`Some(None)`: the kernel has none).
-static KERNEL_BTF: Mutex<Option<Option<Arc<Btf>>>> = Mutex::new(None);
-
-/// The kernel's BTF, parsed once and shared by every load until [`release_kernel_btf`] (aya's
-/// parse costs tens of ms). `None` when the kernel has none.
-pub fn kernel_btf() -> Option<Arc<Btf>> {
-    let mut cached = KERNEL_BTF.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    cached.get_or_insert_with(|| Btf::from_sys_fs().ok().map(Arc::new)).clone()
-}
-
-/// Frees the parsed kernel BTF (some 14 MiB here) once a long-running process has loaded its
-/// programs; a later load parses it again.
-pub fn release_kernel_btf() {
-    *KERNEL_BTF.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
 }
 
 /// A loaded, attached program set. Dropping it detaches and unloads everything not pinned.
