@@ -8,6 +8,8 @@
 //! self-cost: ...` lines, and their mean). The slow-downs come from windows timed in alternation
 //! (nothing, empty programs, ours; `WORKLOAD: alternating ...` lines), since this host's speed
 //! drifts by more than the differences between criterion's one-after-the-other runs.
+//! `-- footprint` instead prints peak RSS and CPU of whole 1 s runs of `hypermesh ebpf run`
+//! (release build) against the libbpf-tools peers (see [`native::footprint`]).
 //!
 //! | ours       | workload                        | libbpf-tools          |
 //! |------------|---------------------------------|-----------------------|
@@ -407,10 +409,107 @@ mod native {
     }
 
     criterion_group!(suite, benches);
+
+    /// Ours (`hypermesh ebpf run PROGRAM`) and its libbpf-tools peer, each stopping by itself
+    /// after a second, or sent SIGINT after one where the peer has no duration.
+    const PEERS: [(&str, &[&str], bool); 5] = [
+        ("runqlat", &["runqlat", "1", "1"], false),
+        ("biolatency", &["biolatency", "1", "1"], false),
+        ("syscalls", &["syscount", "-d", "1"], false),
+        ("tcp", &["tcpstates"], true),
+        ("exec", &["execsnoop"], true),
+    ];
+
+    /// Peak RSS (MiB, `ru_maxrss`) and CPU (ms, user + system) of one whole run of `program`,
+    /// from `wait4`'s rusage; `None` when it could not start or failed.
+    fn run_once(program: &str, args: &[&str], interrupt: bool) -> Option<(f64, f64)> {
+        let child =
+            Command::new(program).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
+        let pid = child.id() as i32;
+        if interrupt {
+            std::thread::sleep(Duration::from_secs(1));
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(pid, libc::SIGINT) };
+        }
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: pointers to our locals, for the child we spawned (reaped here, not by Child).
+        if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } != pid {
+            return None;
+        }
+        let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+            || interrupt && (libc::WIFSIGNALED(status) || libc::WIFEXITED(status));
+        let ms = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
+        ok.then(|| (usage.ru_maxrss as f64 / 1024.0, ms(usage.ru_utime) + ms(usage.ru_stime)))
+    }
+
+    fn median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    }
+
+    /// The footprint table (`cargo bench -p hypermesh-ebpf --bench suite -- footprint`, root,
+    /// after `cargo build --release -p hypermesh`): for each program, ours and its libbpf-tools
+    /// peer started in alternation for `ROUNDS` rounds, each run lasting one second; median
+    /// peak RSS and median CPU of the whole run (user + system: almost all of it start-up,
+    /// since both sleep once attached). Ours is `$HYPERMESH_BIN` or target/release/hypermesh.
+    pub fn footprint() {
+        const ROUNDS: usize = 5;
+        if !hypermesh_os::testing::is_root() {
+            eprintln!("SKIP: the footprint runs load programs and need root");
+            return;
+        }
+        let ours = std::env::var("HYPERMESH_BIN").unwrap_or_else(|_| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/release/hypermesh").into()
+        });
+        if !std::path::Path::new(&ours).exists() {
+            eprintln!("SKIP: {ours} is missing; build it with cargo build --release -p hypermesh");
+            return;
+        }
+        println!(
+            "footprint: median of {ROUNDS} alternated 1 s runs; peak RSS = ru_maxrss, CPU = user+sys of the whole run"
+        );
+        println!(
+            "| program | peak RSS hypermesh | peak RSS libbpf-tools | CPU hypermesh | CPU libbpf-tools |"
+        );
+        println!("|---|---|---|---|---|");
+        for (name, peer, interrupt) in PEERS {
+            let tool = format!("/usr/sbin/{}", peer[0]);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for _ in 0..ROUNDS {
+                a.extend(run_once(&ours, &["ebpf", "run", name, "--duration", "1s"], false));
+                b.extend(run_once(&tool, &peer[1..], interrupt));
+            }
+            let cell = |v: &[(f64, f64)], f: fn(&(f64, f64)) -> f64, unit: &str| {
+                if v.is_empty() {
+                    "failed".to_string()
+                } else {
+                    format!("{:.1} {unit}", median(v.iter().map(f).collect()))
+                }
+            };
+            println!(
+                "| {name} (peer {}) | {} | {} | {} | {} |",
+                peer[0],
+                cell(&a, |m| m.0, "MiB"),
+                cell(&b, |m| m.0, "MiB"),
+                cell(&a, |m| m.1, "ms"),
+                cell(&b, |m| m.1, "ms"),
+            );
+        }
+    }
 }
 
+/// `-- footprint` prints the footprint table only; anything else runs the criterion suite.
 #[cfg(native_linux)]
-criterion::criterion_main!(native::suite);
+fn main() {
+    if std::env::args().skip(1).any(|a| a == "footprint") {
+        native::footprint();
+        return;
+    }
+    native::suite();
+    criterion::Criterion::default().configure_from_args().final_summary();
+}
 
 /// Nothing to measure: this build has no native Linux backend.
 #[cfg(not(native_linux))]

@@ -8,15 +8,15 @@
 //! caller pinned the links under bpffs ([`Loaded::pin`]). New programs only need a `.bpf.c`
 //! file, its object, and a `Spec`.
 
+use crate::btf_index::{BtfIndex, KIND_FUNC, KIND_TYPEDEF};
 use crate::error::{Error, Result};
 use crate::probe::caps::Capabilities;
 use crate::probe::mounts::Mounts;
 use aya::programs::{BtfTracePoint, FEntry, KProbe, ProgramError, RawTracePoint, TracePoint, links::FdLink};
-use aya::{Btf, Ebpf, EbpfLoader};
+use aya::{Ebpf, EbpfLoader};
 use hypermesh_os::FsRoot;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 /// Prefix of every program and map name we load, so `bpftool prog show` and `ebpf list` can
 /// tell ours apart.
@@ -179,22 +179,6 @@ pub struct Chosen {
     pub prog_id: u32,
 }
 
-/// The parsed kernel BTF once read (`Some(None)`: the kernel has none).
-static KERNEL_BTF: Mutex<Option<Option<Arc<Btf>>>> = Mutex::new(None);
-
-/// The kernel's BTF, parsed once and shared by every load until [`release_kernel_btf`] (aya's
-/// parse costs tens of ms). `None` when the kernel has none.
-pub fn kernel_btf() -> Option<Arc<Btf>> {
-    let mut cached = KERNEL_BTF.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    cached.get_or_insert_with(|| Btf::from_sys_fs().ok().map(Arc::new)).clone()
-}
-
-/// Frees the parsed kernel BTF (some 14 MiB here) once a long-running process has loaded its
-/// programs; a later load parses it again.
-pub fn release_kernel_btf() {
-    *KERNEL_BTF.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
-}
-
 /// A loaded, attached program set. Dropping it detaches and unloads everything not pinned.
 pub struct Loaded {
     /// bpf links taken out of their programs (tp_btf, raw_tp, fentry), by `chosen` index;
@@ -254,11 +238,12 @@ fn hint(reasons: &[(String, String)]) -> &'static str {
 impl Loaded {
     /// Loads `spec`'s object and attaches every hook with the first variant that works.
     pub fn load(spec: &Spec) -> Result<Self> {
-        let btf = kernel_btf();
+        // aya's loader parses the kernel BTF itself for the CO-RE relocations and frees it
+        // with the loader; attaching reads only the targets' ids from the raw BTF.
         let mut loader = EbpfLoader::new();
         // Maps aya has no typed wrapper for (task storage) are still created; only the
         // programs touch them.
-        loader.btf(btf.as_deref()).allow_unsupported_maps();
+        loader.allow_unsupported_maps();
         for (name, value) in &spec.globals {
             loader.override_global(name, value, true);
         }
@@ -267,12 +252,14 @@ impl Loaded {
             Object::Path(p) => loader.load_file(p),
         }
         .map_err(|e| Error::aya(format!("loading the {} object", spec.name), e))?;
+        drop(loader);
+        let mut raw = RawBtf(None);
         let (mut chosen, mut links) = (Vec::new(), Vec::new());
         for hook in &spec.hooks {
             let mut fell_back = Vec::new();
             let mut picked = None;
             for v in hook.chain {
-                match attach(&mut ebpf, v, btf.as_deref()) {
+                match attach(&mut ebpf, v, &mut raw) {
                     Ok((id, link)) => {
                         if let Some(link) = link {
                             links.push((chosen.len(), link));
@@ -371,17 +358,41 @@ fn with_causes(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// The kernel's raw BTF, read when a variant first needs it (`Some(None)`: the kernel has none).
+struct RawBtf(Option<Option<BtfIndex>>);
+
+impl RawBtf {
+    fn get(&mut self) -> Option<&BtfIndex> {
+        self.0
+            .get_or_insert_with(|| BtfIndex::vmlinux(&FsRoot::host()).ok().filter(BtfIndex::is_btf))
+            .as_ref()
+    }
+}
+
 /// Loads and attaches one variant; returns the program id and, for bpf-link attachments, the
 /// link taken out of the program.
-fn attach(ebpf: &mut Ebpf, v: &Variant, btf: Option<&Btf>) -> Result<(u32, Option<FdLink>)> {
-    if v.needs_btf() && btf.is_none() {
+fn attach(ebpf: &mut Ebpf, v: &Variant, raw: &mut RawBtf) -> Result<(u32, Option<FdLink>)> {
+    if v.needs_btf() && raw.get().is_none() {
         let why = if v.kind() == "raw_tracepoint" { ", which this program's CO-RE reads need" } else { "" };
         return Err(Error::Unavailable(format!("the kernel has no BTF (/sys/kernel/btf/vmlinux){why}")));
     }
+    let target = match v {
+        Variant::TpBtf { event, .. } => Some((format!("btf_trace_{event}"), KIND_TYPEDEF)),
+        Variant::Fentry { func, .. } => Some((func.to_string(), KIND_FUNC)),
+        _ => None,
+    };
+    let btf = match target {
+        Some((name, kind)) => Some(
+            raw.get()
+                .and_then(|index| index.attach_target(&name, kind))
+                .ok_or_else(|| Error::Unavailable(format!("the kernel's BTF has no {name}")))?,
+        ),
+        None => None,
+    };
     let name = v.prog();
     let prog =
         ebpf.program_mut(name).ok_or_else(|| Error::Invalid(format!("the object has no program {name}")))?;
-    let attached: std::result::Result<Option<FdLink>, ProgramError> = match (v, btf) {
+    let attached: std::result::Result<Option<FdLink>, ProgramError> = match (v, &btf) {
         (Variant::TpBtf { event, .. }, Some(btf)) => {
             let p: &mut BtfTracePoint = prog.try_into()?;
             p.load(event, btf).and_then(|_| p.attach()).and_then(|id| p.take_link(id)).map(|l| Some(l.into()))

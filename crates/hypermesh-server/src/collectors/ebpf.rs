@@ -29,8 +29,6 @@ impl Ebpf {
     pub fn new(root: &Path) -> Self {
         let runqlat = Runqlat::start().map_err(|e| format!("runqlat: {e}"));
         let biolatency = Biolatency::start().map_err(|e| format!("biolatency: {e}"));
-        // Loading is over for the server's lifetime: free the parsed kernel BTF (~14 MiB).
-        hypermesh_ebpf::lifecycle::release_kernel_btf();
         for problem in [runqlat.as_ref().err(), biolatency.as_ref().err()].into_iter().flatten() {
             eprintln!("hypermesh serve: ebpf: {problem}");
         }

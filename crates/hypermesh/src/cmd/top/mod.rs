@@ -63,9 +63,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     let mut state = State::new(args.interval, color);
     let mut sources = Sources::open(global, args.state_dir.clone(), !args.no_ebpf, &mut state)?;
     // Start-up (profile detection, asset inventory, eBPF loading) frees most of what it
-    // allocated, once the kernel BTF parsed for loading is dropped too; hand those pages back
-    // so the long-running view stays small.
-    hypermesh_ebpf::lifecycle::release_kernel_btf();
+    // allocated; hand those pages back so the long-running view stays small.
     hypermesh_os::heap::release_free();
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
