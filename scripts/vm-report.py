@@ -315,7 +315,8 @@ def main(out_dir, report_path):
         "notes": [
             "health: HMNVME0002 is started with smart_critical_warning=9 and must be failing for both "
             "hypermesh and smartctl (asserted, not a mismatch); the virtio disk must be unsupported",
-            "tests_left_out: thresholds that assume native speed, meaningless under TCG; the host's cargo test runs them",
+            "tests_left_out: thresholds or receive rates that assume native speed, meaningless under TCG; "
+            "the host's cargo test runs them",
         ],
     }
     Path(report_path).write_text(json.dumps(report, indent=2) + "\n")
