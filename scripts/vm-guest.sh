@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs inside the QEMU guest that scripts/vm-test.sh boots (the runs also on the host): the
-# inventory tools next to `hypermesh profile`, every suite program under load once per attach
-# variant (with the kernel's BTF visible, then hidden), and the eBPF crate's integration tests.
+# inventory tools next to `hypermesh profile`, `hypermesh health` next to `smartctl -j -a`, every
+# suite program under load once per attach variant (with the kernel's BTF visible, then hidden),
+# and the eBPF crate's integration tests.
 # Writes raw outputs only; scripts/vm-report.py turns them into report.json.
 #
 #   vm-guest.sh OUT HYPERMESH TESTS_LIST     (TESTS_LIST: "name path" per line)
@@ -137,19 +138,37 @@ lsblk -J -b -d -o NAME,SIZE,ROTA,TYPE,TRAN >"$out/inventory/lsblk.json"
 nvme list -o json >"$out/inventory/nvme.json"
 lstopo --of xml >"$out/inventory/lstopo.xml"
 
+# Health, before any load moves the I/O counters: hypermesh's report, then smartctl's for each
+# disk (NVMe by controller), one right after the other.
+mkdir -p "$out/health"
+"$hypermesh" health --json >"$out/health/health.json" 2>"$out/health/health.err"
+echo $? >"$out/health/health.rc"
+for dev in /dev/nvme[0-9] /dev/nvme[0-9][0-9] /dev/sd[a-z] /dev/vd[a-z]; do
+  [ -e "$dev" ] || continue
+  smartctl -j -a "$dev" >"$out/health/smartctl.${dev##*/}.json" 2>&1
+done
+
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
 # A real filesystem where the tests and the load write with O_DIRECT (virtme-ng's is tmpfs).
-mkfs.ext4 -q -F /dev/nvme0n1 && mount /dev/nvme0n1 /var/tmp || log "no ext4 on /dev/nvme0n1"
+# On the healthy NVMe drive (vm-test.sh's serial HMNVME0001), whichever number the kernel gave it.
+load_disk=
+for c in /sys/class/nvme/nvme*; do
+  [ "$(tr -d ' ' <"$c/serial")" = HMNVME0001 ] && load_disk=/dev/${c##*/}n1
+done
+mkfs.ext4 -q -F "$load_disk" && mount "$load_disk" /var/tmp || log "no ext4 on the NVMe drive HMNVME0001 (${load_disk:-not found})"
 setup_veth
 run_phases
 
 # The eBPF crate's integration tests, one binary at a time from its package root (as cargo
 # runs them), each bounded so one hang does not eat the CI's time. Left out: the tests whose
 # thresholds assume native speed (TCG is many times slower); the host's `cargo test` runs them.
+# udp_1000_counted_best_mode is one: XDP counts all 1000 datagrams, but it also asserts that the
+# receiving socket got all 1000, and under TCG the receiver is slower than the sender and drops
+# some (411, 918, 821 of 1000 in three runs). The xdp-counter runs above still count on 6.1.
 # The guest offers every hook (kprobes, no lockdown, BTF), so it writes no probe: any variant
 # that does not attach there is a failure.
-timing_tests=(our_per_event_cost_is_not_higher same_order_of_magnitude_per_busy_bucket)
+timing_tests=(our_per_event_cost_is_not_higher same_order_of_magnitude_per_busy_bucket udp_1000_counted_best_mode)
 skips=()
 for t in "${timing_tests[@]}"; do
   skips+=(--skip "$t")

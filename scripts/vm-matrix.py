@@ -7,6 +7,9 @@ One row per program and kernel, one column per attach variant. A cell reads `N` 
 counted N events), `0` (attached, counted nothing), `failed` (did not attach; the error is listed
 under the table), the probe's verdict (`absent`, `denied`) where the kernel does not offer that
 hook, or `-` (the program has no such variant).
+
+Then, for each report with a health check (the guest's), one row per disk: hypermesh's status,
+smartctl's verdict, the status expected of it, fields compared and differences.
 """
 
 import json
@@ -24,10 +27,11 @@ def cell(run):
 
 
 def main(paths):
-    rows, notes = [], []
+    rows, notes, reports = [], [], []
     for path in paths:
         with open(path) as f:
             report = json.load(f)
+        reports.append(report)
         kernel = report["kernel"]
         programs = {}
         for run in report["runs"]:
@@ -44,6 +48,28 @@ def main(paths):
     print("\n".join(rows))
     if notes:
         print("\n" + "\n".join(notes))
+    for report in reports:
+        if report.get("health"):
+            print()
+            print_health(report["kernel"], report["health"])
+
+
+def print_health(kernel, health):
+    """The health check's table: one row per disk, then its differences and error."""
+    print("| disk | kernel | protocol | hypermesh | smartctl passed | expected | fields compared | differences |")
+    print("|---|---|---|---|---|---|---|---|")
+    for d in health["devices"]:
+        passed = {True: "yes", False: "no (FAILED)", None: "no SMART"}[d.get("smartctl_passed")]
+        expected = d.get("expected_status", "?") + ("" if d.get("as_expected") else " **not met**")
+        print(
+            f"| {d['device']} ({d.get('serial') or 'no serial'}) | {kernel} | {d.get('protocol') or '-'} | "
+            f"{d.get('status')} | {passed} | {expected} | {d.get('fields_compared', 0)} | {len(d['differences'])} |"
+        )
+    for d in health["devices"]:
+        for x in d["differences"]:
+            print(f"- {x}")
+    if health.get("error"):
+        print(f"- health: {health['error']}")
 
 
 if __name__ == "__main__":

@@ -5,11 +5,15 @@
 
 report: {"kernel", "runs": [{"program", "variant", "btf_visible", "attached", "events", "error",
 "offered", "probe_verdict"}], "inventory": {"agrees", "differences", "compared"} (null for a run on the host),
-"tests": [{"binary", "test", "passed", "error"}], "tests_left_out", "health": null, "notes"}.
+"tests": [{"binary", "test", "passed", "error"}], "tests_left_out", "health": {"agrees", "devices":
+[{"device", "serial", "protocol", "status", "reasons", "smartctl_passed", "expected_status",
+"as_expected", "fields_compared", "differences"}], "error"} (null for a run on the host), "notes"}.
 Exits 1 when a run of a variant the kernel offers did not attach or counted nothing, a test
-failed, or the profile disagrees with lscpu, lsblk, nvme list or lstopo.
+failed, the profile disagrees with lscpu, lsblk, nvme list or lstopo, `hypermesh health`
+disagrees with smartctl on any field, or a disk's health is not the one EXPECTED_HEALTH says.
 """
 
+import importlib.util
 import json
 import re
 import sys
@@ -228,6 +232,74 @@ def inventory(inv):
     return {"agrees": not diffs, "differences": diffs, "compared": compared}
 
 
+# What vm-test.sh's disks must report, by serial: hypermesh's status and smartctl's
+# smart_status.passed (None: smartctl has no SMART data for it). HMNVME0002 is the controller
+# started with smart_critical_warning=9: it must be detected as failing, by both. A disk with
+# no serial in either report is expected to be `unsupported` without SMART data.
+EXPECTED_HEALTH = {
+    "HMNVME0001": ("ok", True),
+    "HMNVME0002": ("failing", False),
+    "HMSSD0001": ("ok", True),
+    "HMHDD0001": ("ok", True),
+    "HMVBLK0001": ("unsupported", None),
+}
+
+
+def load_compare():
+    """scripts/vm-health-compare.py as a module (its name has dashes)."""
+    spec = importlib.util.spec_from_file_location("vm_health_compare", Path(__file__).with_name("vm-health-compare.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def health(dir_):
+    """Compares `hypermesh health --json` with each disk's `smartctl -j -a`, field by field, and
+    checks each disk's status against EXPECTED_HEALTH. None where nothing was collected (a run on
+    the host)."""
+    if not dir_.exists():
+        return None
+    rc = read_lines(dir_ / "health.rc")
+    ours = read_json(dir_ / "health.json")
+    if rc != ["0"] or not isinstance(ours, dict):
+        err = (dir_ / "health.err").read_text(errors="replace").strip() if (dir_ / "health.err").exists() else ""
+        why = f"hypermesh health --json exited {rc[0] if rc else '?'}: {err.splitlines()[-1] if err else 'no message'}"
+        return {"agrees": False, "devices": [], "error": why}
+    compare = load_compare()
+    disks = {d["device"]: d for d in ours.get("disks", [])}
+    devices, seen = [], set()
+    for path in sorted(dir_.glob("smartctl.*.json")):
+        theirs = read_json(path)
+        if theirs is None:
+            devices.append({"device": path.name, "differences": ["smartctl gave no JSON"], "as_expected": False})
+            continue
+        name = compare.disk_name(theirs)
+        c = compare.compare(ours, [(str(path), theirs)], 0)
+        mine = disks.get(name, {})
+        serial = mine.get("serial") or theirs.get("serial_number")
+        seen.add(serial)
+        passed = theirs.get("smart_status", {}).get("passed")
+        expected_status, expected_passed = EXPECTED_HEALTH.get(serial, ("unsupported", None))
+        devices.append(
+            {
+                "device": name,
+                "serial": serial,
+                "protocol": mine.get("protocol"),
+                "status": mine.get("status"),
+                "reasons": mine.get("reasons", []),
+                "smartctl_passed": passed,
+                "expected_status": expected_status,
+                "as_expected": mine.get("status") == expected_status and passed == expected_passed,
+                "fields_compared": c.compared,
+                "differences": c.differences,
+            }
+        )
+    missing = [s for s, (_, passed) in EXPECTED_HEALTH.items() if passed is not None and s not in seen]
+    error = f"disks not found in the guest: {', '.join(missing)}" if missing else None
+    agrees = not error and all(not d["differences"] and d["as_expected"] for d in devices)
+    return {"agrees": agrees, "devices": devices, "error": error}
+
+
 def main(out_dir, report_path):
     out = Path(out_dir)
     kernel = (out / "kernel").read_text().strip() if (out / "kernel").exists() else None
@@ -239,10 +311,12 @@ def main(out_dir, report_path):
         "inventory": inventory(out / "inventory"),
         "tests": test_records(out / "tests"),
         "tests_left_out": read_lines(out / "tests" / "skipped"),
-        "health": None,
+        "health": health(out / "health"),
         "notes": [
-            "health: null, the health check (its own issue) is not built yet",
-            "tests_left_out: thresholds that assume native speed, meaningless under TCG; the host's cargo test runs them",
+            "health: HMNVME0002 is started with smart_critical_warning=9 and must be failing for both "
+            "hypermesh and smartctl (asserted, not a mismatch); the virtio disk must be unsupported",
+            "tests_left_out: thresholds or receive rates that assume native speed, meaningless under TCG; "
+            "the host's cargo test runs them",
         ],
     }
     Path(report_path).write_text(json.dumps(report, indent=2) + "\n")
@@ -256,6 +330,15 @@ def main(out_dir, report_path):
             )
     problems += [f"test {t['binary']} {t['test']}: {t['error']}" for t in report["tests"] if not t["passed"]]
     problems += [f"inventory: {d}" for d in (report["inventory"] or {}).get("differences", [])]
+    checked = report["health"] or {}
+    problems += [f"health: {checked['error']}"] if checked.get("error") else []
+    for d in checked.get("devices", []):
+        problems += [f"health: {x}" for x in d["differences"]]
+        if not d["as_expected"]:
+            problems.append(
+                f"health: {d['device']} ({d.get('serial')}): status {d.get('status')}, smartctl passed "
+                f"{d.get('smartctl_passed')}; expected {d.get('expected_status')}"
+            )
     for p in problems:
         print(f"vm-report: FAILED: {p}", file=sys.stderr)
     return 1 if problems else 0

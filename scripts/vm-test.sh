@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Boots a Debian 6.1 kernel under QEMU (TCG) over a read-only snapshot of this machine
 # (virtme-ng), shaped unlike the CI host: 2 sockets x 2 cores, two NUMA nodes, NVMe, AHCI SSD and
-# HDD, virtio-blk, e1000 and virtio-net. Inside, scripts/vm-guest.sh runs the inventory tools
-# next to `hypermesh profile`, every eBPF suite program once per attach variant, and the eBPF
+# HDD, virtio-blk, e1000 and virtio-net, and a second NVMe drive that reports critical warnings.
+# Inside, scripts/vm-guest.sh runs the inventory tools next to `hypermesh profile`, `hypermesh
+# health` next to `smartctl -j -a`, every eBPF suite program once per attach variant, and the eBPF
 # crate's integration tests; scripts/vm-report.py writes target/vm-test/report.json from that and
-# fails (exit 1) on a run that did not attach or counted nothing, a failed test or an inventory
-# difference. The same runs then go on this machine's own kernel: target/vm-test/host-report.json.
+# fails (exit 1) on a run that did not attach or counted nothing, a failed test, an inventory
+# difference or a health difference or unexpected status. The same runs then go on this
+# machine's own kernel: target/vm-test/host-report.json.
 #
 # Installs what it needs when missing. Needs root (the kernel image is root-only, the guest runs
 # as the same user). HYPERMESH_VM_TEST=skip skips it, except under HYPERMESH_REQUIRE_ALL=1.
@@ -73,11 +75,14 @@ mv "$dir/tests.list.tmp" "$dir/tests.list"
 # Fresh sparse disks and output every time; the guest sees this tree read-only but out/.
 rm -rf "$dir/out" "$dir/disks"
 mkdir -p "$dir/out" "$dir/disks"
-for d in nvme ssd hdd vblk; do truncate -s 512M "$dir/disks/$d.img"; done
+for d in nvme nvme-failing ssd hdd vblk; do truncate -s 512M "$dir/disks/$d.img"; done
 drive() { echo "-drive if=none,id=hm-$1,file=$PWD/$dir/disks/$1.img,format=raw"; }
 qemu=(
   -smp 4,sockets=2,cores=2,threads=1
   "$(drive nvme)" -device nvme,serial=HMNVME0001,drive=hm-nvme
+  # A second NVMe controller whose health log reports critical warnings 0x09 (spare below
+  # threshold, read-only): the health check must call it failing, as smartctl does.
+  "$(drive nvme-failing)" -device nvme,serial=HMNVME0002,drive=hm-nvme-failing,smart_critical_warning=9
   -device ahci,id=hm-ahci
   "$(drive ssd)" -device ide-hd,drive=hm-ssd,bus=hm-ahci.0,rotation_rate=1,serial=HMSSD0001
   "$(drive hdd)" -device ide-hd,drive=hm-hdd,bus=hm-ahci.1,rotation_rate=7200,serial=HMHDD0001
