@@ -136,3 +136,26 @@ fn chip_ids_are_unique() {
     assert_eq!(ids, ["platform_foo_0_hwmon1", "platform_foo_0_hwmon2"]);
     assert_eq!(chips[1].sensors[0].input, Some(20.0));
 }
+
+/// A virtio-blk disk keeps its serial on the disk itself (`/sys/block/vda/serial`), not on the
+/// device: it is reported, and the disk stays `unsupported` (virtio has no health log).
+#[test]
+fn virtio_serial_read_from_the_disk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let dev = root.join("sys/devices/pci0000:00/0000:00:05.0/virtio1/block/vda");
+    std::fs::create_dir_all(&dev).unwrap();
+    std::fs::write(dev.join("size"), "1048576\n").unwrap();
+    std::fs::write(dev.join("serial"), "HMVBLK0001\n").unwrap();
+    std::fs::create_dir_all(root.join("sys/block")).unwrap();
+    std::os::unix::fs::symlink(
+        "../devices/pci0000:00/0000:00:05.0/virtio1/block/vda",
+        root.join("sys/block/vda"),
+    )
+    .unwrap();
+    let report = health::check(&FsRoot::new(root).unwrap());
+    let vda = report.disks.iter().find(|d| d.device == "vda").expect("vda reported");
+    assert_eq!(vda.serial.as_deref(), Some("HMVBLK0001"));
+    assert_eq!(vda.pci_address.as_deref(), Some("0000:00:05.0"));
+    assert_eq!(vda.assessment.status, Status::Unsupported, "{vda:?}");
+}

@@ -117,7 +117,8 @@ pub fn check(root: &FsRoot) -> Result<Vec<DiskHealth>> {
                 .ok()
                 .and_then(|t| crate::linux::devpath::pci_address(&t, "block").or_else(|| pci_of_scsi(&t))),
             model: attr("model"),
-            serial: root.read_opt(&format!("{dir}/device/serial")),
+            // SCSI and most drivers put it on the device; virtio-blk on the disk itself.
+            serial: attr("serial").or_else(|| root.read_opt(&format!("{dir}/serial"))),
             ..DiskHealth::default()
         };
         if let Some(why) = no_report(class) {
