@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::node_assets;
+use common::{cpus, node_assets};
 use hypermesh_assets::{
     AllocationState, AssetKind, AssetManager, Error, HealthState, Inventory, LEDGER_FILE, Ledger, Request,
     SharingLevel,
@@ -165,12 +165,6 @@ fn a_vanished_gpu_leaves_its_allocation_unavailable_and_counted_until_an_operato
 /// those the ledger knows, a look writes nothing, and a 2-CPU node never grants 3 CPUs.
 #[test]
 fn the_same_cpus_keep_their_id_and_their_allocations_under_either_backend() {
-    let cpus = |id: &str, list: &[u32]| {
-        let mut a =
-            common::asset(id, AssetKind::Cpu, list.len() as u64 * 1000, list.len() as u64 * 1000, None);
-        a.hardware = list.iter().map(|c| format!("cpu{c}")).collect();
-        a
-    };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(LEDGER_FILE);
     let native = vec![cpus("cpu:numa0", &[0, 1])];
@@ -203,12 +197,6 @@ fn the_same_cpus_keep_their_id_and_their_allocations_under_either_backend() {
 /// asset whose hardware the ledger does not know counts against every asset of its kind.
 #[test]
 fn allocations_on_assets_not_seen_now_count_against_what_overlaps_them() {
-    let cpus = |id: &str, list: &[u32]| {
-        let mut a =
-            common::asset(id, AssetKind::Cpu, list.len() as u64 * 1000, list.len() as u64 * 1000, None);
-        a.hardware = list.iter().map(|c| format!("cpu{c}")).collect();
-        a
-    };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(LEDGER_FILE);
     {

@@ -3,11 +3,13 @@
 
 #![cfg(native_linux)]
 
-use hypermesh_os::linux::LinuxBackend;
+mod common;
+
+use common::profile;
+
 use hypermesh_os::linux::smbios::blob::memory_device;
 use hypermesh_os::model::{AllowedSource, AllowedSourceKind, DaxDevice, MemorySideCache, PmemNamespace};
 use hypermesh_os::synthetic::{Machine, Tree};
-use hypermesh_os::{FsRoot, HostProfile, Section, detect};
 
 /// A 2-socket, 4-cores-per-socket, 2-thread machine (CPUs 0-15, nodes 0 and 1).
 fn machine() -> (tempfile::TempDir, Tree) {
@@ -15,13 +17,6 @@ fn machine() -> (tempfile::TempDir, Tree) {
     let tree = Tree::new(dir.path()).unwrap();
     Machine::x86(2, 4, 2).write(&tree).unwrap();
     (dir, tree)
-}
-
-fn profile(tree: &Tree) -> HostProfile {
-    detect(
-        &LinuxBackend::new(FsRoot::new(tree.path()).unwrap()),
-        &[Section::Cpu, Section::Numa, Section::Memory],
-    )
 }
 
 fn source(kind: AllowedSourceKind, path: &str) -> Option<AllowedSource> {

@@ -3,22 +3,13 @@
 
 #![cfg(native_linux)]
 
+mod common;
+
+use common::{profile, tree};
+
 use hypermesh_os::linux::LinuxBackend;
-use hypermesh_os::synthetic::{Machine, Tree};
-use hypermesh_os::{FsRoot, HostProfile, Section, detect};
-
-fn profile(tree: &Tree) -> HostProfile {
-    detect(
-        &LinuxBackend::new(FsRoot::new(tree.path()).unwrap()),
-        &[Section::Cpu, Section::Numa, Section::Memory],
-    )
-}
-
-fn tree() -> (tempfile::TempDir, Tree) {
-    let dir = tempfile::tempdir().unwrap();
-    let tree = Tree::new(dir.path()).unwrap();
-    (dir, tree)
-}
+use hypermesh_os::synthetic::Machine;
+use hypermesh_os::{FsRoot, Section, detect};
 
 #[test]
 fn two_socket_smt_with_offline_cpu_and_memory_only_node() {

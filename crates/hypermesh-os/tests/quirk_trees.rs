@@ -5,29 +5,19 @@
 
 #![cfg(native_linux)]
 
+mod common;
+
+use common::{profile, tree};
+
+use hypermesh_os::FsRoot;
 use hypermesh_os::cpulist::format_list;
-use hypermesh_os::linux::LinuxBackend;
 use hypermesh_os::linux::storage::block;
 use hypermesh_os::model::Cache;
-use hypermesh_os::synthetic::{CpuSpec, Machine, Tree};
-use hypermesh_os::{FsRoot, HostProfile, Section, detect};
+use hypermesh_os::synthetic::{CpuSpec, Machine};
 use std::path::Path;
 
 const CPU: &str = "/sys/devices/system/cpu";
 const NODE: &str = "/sys/devices/system/node";
-
-fn profile(tree: &Tree) -> HostProfile {
-    detect(
-        &LinuxBackend::new(FsRoot::new(tree.path()).unwrap()),
-        &[Section::Cpu, Section::Numa, Section::Memory],
-    )
-}
-
-fn tree() -> (tempfile::TempDir, Tree) {
-    let dir = tempfile::tempdir().unwrap();
-    let tree = Tree::new(dir.path()).unwrap();
-    (dir, tree)
-}
 
 /// Every file under `dir` (recursively, links not followed).
 fn files(dir: &Path) -> Vec<std::path::PathBuf> {

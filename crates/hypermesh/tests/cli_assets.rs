@@ -2,6 +2,9 @@
 
 #![cfg(native_linux)]
 
+mod common;
+
+use common::capture_host;
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -362,22 +365,10 @@ fn serving_under_the_other_backend_writes_nothing() {
     assert!(std::fs::read(dir.path().join("assets.redb")).unwrap() == bytes, "serving wrote the ledger");
 }
 
-/// Captures this host and unpacks it into `dir/root`, to be read with `--root`.
-fn captured_host(dir: &Path) -> std::path::PathBuf {
-    let archive = dir.join("host.tar.gz");
-    let out = Command::new(env!("CARGO_BIN_EXE_hypermesh")).arg("capture").arg(&archive).output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let root = dir.join("root");
-    std::fs::create_dir(&root).unwrap();
-    let status = Command::new("tar").arg("xzf").arg(&archive).arg("-C").arg(&root).status().unwrap();
-    assert!(status.success());
-    root
-}
-
 #[test]
 fn memory_with_uncorrected_errors_is_refused_and_its_allocation_flagged() {
     let dir = tempfile::tempdir().unwrap();
-    let root = captured_host(dir.path());
+    let root = capture_host(dir.path());
     let state = dir.path().join("state");
     let global = ["--root", root.to_str().unwrap()];
     let allocate = ["allocate", "--kind", "memory", "--count", "64MiB", "--holder", "db", "--for", "1h"];

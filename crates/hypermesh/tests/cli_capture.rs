@@ -5,12 +5,14 @@
 
 #![cfg(native_linux)]
 
+mod common;
+
+use common::capture_host;
 use hypermesh_os::synthetic::{Machine, Tree};
 use hypermesh_os::testing::{is_root, skip};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn hypermesh(args: &[&str]) -> Output {
@@ -21,18 +23,6 @@ fn json(args: &[&str]) -> Value {
     let out = hypermesh(args);
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Captures this host into `dir/host.tar.gz` and unpacks it into `dir/root`.
-fn capture_host(dir: &Path) -> PathBuf {
-    let archive = dir.join("host.tar.gz");
-    let out = hypermesh(&["capture", archive.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let root = dir.join("root");
-    std::fs::create_dir(&root).unwrap();
-    let status = Command::new("tar").arg("xzf").arg(&archive).arg("-C").arg(&root).status().unwrap();
-    assert!(status.success());
-    root
 }
 
 #[test]

@@ -21,6 +21,13 @@ pub fn asset(id: &str, kind: AssetKind, capacity: u64, allocatable: u64, numa_no
     }
 }
 
+/// A CPU asset of whole CPUs `list`, its hardware named `cpuN`.
+pub fn cpus(id: &str, list: &[u32]) -> Asset {
+    let mut a = asset(id, AssetKind::Cpu, list.len() as u64 * 1000, list.len() as u64 * 1000, None);
+    a.hardware = list.iter().map(|c| format!("cpu{c}")).collect();
+    a
+}
+
 /// Two NUMA nodes of CPUs and memory, two GPUs, one filesystem; each asset's hardware is its
 /// own (named after its id).
 pub fn node_assets() -> Vec<Asset> {
