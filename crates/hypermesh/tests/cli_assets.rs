@@ -154,6 +154,13 @@ fn utilisation_is_measured_only_when_an_interval_is_given() {
     }
 }
 
+/// `hypermesh assets allocate` of `count` CPUs for an hour, which must succeed.
+fn allocate_cpu(state: &Path, count: &str, holder: &str) {
+    let out =
+        hypermesh(state, &["allocate", "--kind", "cpu", "--count", count, "--holder", holder, "--for", "1h"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 fn cpu_capacity(state: &Path) -> Option<(String, f64)> {
     let status = json(&hypermesh(state, &["--json"]));
     let cpu = assets_of_kind(&status, "cpu").into_iter().next()?;
@@ -171,11 +178,7 @@ fn a_listing_under_the_other_backend_writes_nothing_and_allocations_still_count(
         return;
     };
     let first = format!("{}", cpus - 0.5);
-    let out = hypermesh(
-        dir.path(),
-        &["allocate", "--kind", "cpu", "--count", &first, "--holder", "a", "--for", "1h"],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    allocate_cpu(dir.path(), &first, "a");
     let ledger = dir.path().join("assets.redb");
     let bytes = std::fs::read(&ledger).unwrap();
     let listed = hypermesh_with(&["--backend", "portable"], dir.path(), &["--json"]);
@@ -278,17 +281,9 @@ fn a_corrupt_ledger_is_reported_with_the_way_out_and_recovered_from_its_backup()
         hypermesh_os::testing::skip("no CPU asset");
         return;
     }
-    let out = hypermesh(
-        dir.path(),
-        &["allocate", "--kind", "cpu", "--count", "0.1", "--holder", "kept", "--for", "1h"],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    allocate_cpu(dir.path(), "0.1", "kept");
     // The next writer keeps the ledger with this allocation as its backup.
-    let out = hypermesh(
-        dir.path(),
-        &["allocate", "--kind", "cpu", "--count", "0.1", "--holder", "last", "--for", "1h"],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    allocate_cpu(dir.path(), "0.1", "last");
     std::fs::write(dir.path().join("assets.redb"), b"ruined by a bad disk").unwrap();
     let out = hypermesh(dir.path(), &[]);
     assert_eq!(out.status.code(), Some(1));
@@ -337,11 +332,7 @@ fn serving_under_the_other_backend_writes_nothing() {
         hypermesh_os::testing::skip("no CPU asset");
         return;
     }
-    let out = hypermesh(
-        dir.path(),
-        &["allocate", "--kind", "cpu", "--count", "0.5", "--holder", "a", "--for", "1h"],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    allocate_cpu(dir.path(), "0.5", "a");
     let bytes = std::fs::read(dir.path().join("assets.redb")).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let _server = Server(
