@@ -148,6 +148,12 @@ for dev in /dev/nvme[0-9] /dev/nvme[0-9][0-9] /dev/sd[a-z] /dev/vd[a-z]; do
   smartctl -j -a "$dev" >"$out/health/smartctl.${dev##*/}.json" 2>&1
 done
 
+# eBPF run-time statistics stay on for the whole boot, so no `ebpf run` flips the kernel's
+# bpf_stats_enabled static key: each flip patches the jump that every bpf_prog_run goes through,
+# and under TCG such a patch while the getppid loop runs it livelocked the guest (RCU stalls and
+# soft lockups with both CPUs at that jump in bpf_trace_run2, guest.log, 2026-12-04). `ebpf run`
+# subtracts counts taken before it starts; the host's runs and the tests still flip the key.
+sysctl -qw kernel.bpf_stats_enabled=1
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
 # A real filesystem where the tests and the load write with O_DIRECT (virtme-ng's is tmpfs).
