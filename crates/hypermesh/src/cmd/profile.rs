@@ -243,23 +243,7 @@ pub fn render(p: &HostProfile) -> String {
     if p.gpus.is_empty() {
         out += "GPUs: none found\n";
     } else {
-        let mut t =
-            Table::new(&["GPU", "VENDOR", "MODEL", "KIND", "DRIVER", "MEMORY", "USED", "BUSY", "TEMP"]);
-        for g in &p.gpus {
-            let kind = g.kind.and_then(snake_name);
-            t.row(vec![
-                g.pci_address.clone(),
-                opt(g.vendor.clone()),
-                opt(g.model.clone()),
-                opt(kind),
-                opt(g.driver.clone()),
-                opt_bytes(g.memory_total_bytes),
-                opt_bytes(g.memory_used_bytes),
-                opt(g.utilization_percent.map(|u| format!("{u:.0}%"))),
-                opt(g.temperature_celsius.map(|t| format!("{t:.0}°C"))),
-            ]);
-        }
-        out += &t.render();
+        out += &super::gpus::table(&p.gpus, false);
     }
     if !p.errors.is_empty() {
         out += "\nCould not read:\n";
