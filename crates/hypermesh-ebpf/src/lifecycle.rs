@@ -285,6 +285,18 @@ impl Loaded {
         Ok(Loaded { links, ebpf, chosen })
     }
 
+    /// [`load`](Self::load) for a program whose hooks must all attach with the same kind (each
+    /// kind identifies tasks or requests its own way); when they differ, fails with the message
+    /// `mismatch` makes of the kinds.
+    pub fn load_same_kind(spec: &Spec, mismatch: impl FnOnce(&[&str]) -> String) -> Result<Self> {
+        let loaded = Self::load(spec)?;
+        let kinds: Vec<&str> = loaded.chosen.iter().map(|c| c.variant.kind()).collect();
+        if kinds.windows(2).any(|w| w[0] != w[1]) {
+            return Err(Error::Unavailable(mismatch(&kinds)));
+        }
+        Ok(loaded)
+    }
+
     /// The variant each hook uses.
     pub fn chosen(&self) -> &[Chosen] {
         &self.chosen

@@ -20,6 +20,27 @@ macro_rules! embedded_object {
     };
 }
 
+/// A hook's tracepoint fallback chain as a `&'static [Variant]`, best first: any `first:`
+/// variants, then tp_btf, raw_tp and the classic tracepoint `CATEGORY:EVENT`, whose programs
+/// are named `PREFIX_btf`, `PREFIX_raw` and `PREFIX_tp`; `core` as in
+/// [`Variant::RawTp`](crate::lifecycle::Variant::RawTp).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! tracepoint_chain {
+    ($(first: [$($first:expr),* $(,)?],)? $prefix:literal, $category:literal : $event:literal, core: $core:literal) => {
+        &[
+            $($($first,)*)?
+            $crate::lifecycle::Variant::TpBtf { prog: concat!($prefix, "_btf"), event: $event },
+            $crate::lifecycle::Variant::RawTp { prog: concat!($prefix, "_raw"), event: $event, core: $core },
+            $crate::lifecycle::Variant::Tracepoint {
+                prog: concat!($prefix, "_tp"),
+                category: $category,
+                event: $event,
+            },
+        ]
+    };
+}
+
 /// A kernel `comm` (NUL-padded, at most 16 bytes) as text.
 pub(crate) fn comm_str(comm: &[u8]) -> String {
     let end = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
