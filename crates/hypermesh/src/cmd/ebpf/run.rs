@@ -1,7 +1,7 @@
 //! `ebpf run PROGRAM`: loads one suite program, collects for `--duration`, prints its result
 //! (tables, or one JSON line starting with program, variant and events).
 
-use super::session::{collect, fell_back_note, launch, preflight, print_json, started, variant_of};
+use super::session::{collect, fell_back_note, launch, preflight, print_json, print_loaded_json, started};
 use super::{RunProgram, XDP_VARIANTS};
 use crate::cmd::output::Table;
 use anyhow::{Context, bail};
@@ -82,14 +82,7 @@ fn run_runqlat(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
             "histograms": hists,
             "setup_ms": setup.as_secs_f64() * 1e3,
         });
-        print_json(
-            "runqlat",
-            variant_of(rq.loaded()),
-            events,
-            serde_json::json!(rq.loaded().chosen()),
-            &cost,
-            fields,
-        );
+        print_loaded_json("runqlat", rq.loaded(), events, &cost, fields);
     } else {
         for (cpu, h) in hists.iter().enumerate() {
             if o.per_cpu {
@@ -129,14 +122,7 @@ fn run_syscalls(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
     if o.json {
         let events = counts.iter().map(|c| c.count).sum();
         let fields = serde_json::json!({ "arch": std::env::consts::ARCH, "syscalls": counts });
-        print_json(
-            "syscalls",
-            variant_of(sc.loaded()),
-            events,
-            serde_json::json!(sc.loaded().chosen()),
-            &cost,
-            fields,
-        );
+        print_loaded_json("syscalls", sc.loaded(), events, &cost, fields);
     } else {
         println!("{:>6} {:>12}  top commands", "nr", "calls");
         for c in &counts {
@@ -164,14 +150,7 @@ fn run_exec(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
             .collect();
         let events = counts.iter().map(|c| c.count).sum();
         let fields = serde_json::json!({ "execs": execs });
-        print_json(
-            "exec",
-            variant_of(ex.loaded()),
-            events,
-            serde_json::json!(ex.loaded().chosen()),
-            &cost,
-            fields,
-        );
+        print_loaded_json("exec", ex.loaded(), events, &cost, fields);
     } else {
         let mut t = Table::new(&["EXECS", "USER", "COMM"]);
         for c in &counts {
@@ -191,14 +170,7 @@ fn run_tcp(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
     if o.json {
         let total = events.iter().map(|e| e.count).chain(transitions.iter().map(|t| t.count)).sum();
         let fields = serde_json::json!({ "tcp_events": events, "transitions": transitions });
-        print_json(
-            "tcp",
-            variant_of(tcp.loaded()),
-            total,
-            serde_json::json!(tcp.loaded().chosen()),
-            &cost,
-            fields,
-        );
+        print_loaded_json("tcp", tcp.loaded(), total, &cost, fields);
     } else {
         events.iter().for_each(|e| println!("{:>10}  {} remote port {}", e.count, e.event, e.remote_port));
         transitions.iter().for_each(|t| println!("{:>10}  {} -> {}", t.count, t.from, t.to));
@@ -218,8 +190,7 @@ fn run_biolatency(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
     if o.json {
         let events = hists.iter().map(|h| h.hist.total()).sum();
         let fields = serde_json::json!({ "unit": "usecs", "histograms": hists });
-        let attached = serde_json::json!(bio.loaded().chosen());
-        print_json("biolatency", variant_of(bio.loaded()), events, attached, &cost, fields);
+        print_loaded_json("biolatency", bio.loaded(), events, &cost, fields);
     } else {
         for h in &hists {
             println!("\ndisk = {} ({}:{}) op = {}", h.disk, h.major, h.minor, h.op);

@@ -100,7 +100,7 @@ pub(super) fn collect(ids: &[u32], duration: Duration, json: bool) -> Result<Vec
 
 /// The variant a program attached with, for `--json`: its kind, or the kinds joined by `+`
 /// where hooks differ.
-pub(super) fn variant_of(loaded: &Loaded) -> String {
+fn variant_of(loaded: &Loaded) -> String {
     let mut kinds: Vec<&str> = Vec::new();
     for c in loaded.chosen() {
         if !kinds.contains(&c.variant.kind()) {
@@ -108,6 +108,18 @@ pub(super) fn variant_of(loaded: &Loaded) -> String {
         }
     }
     kinds.join("+")
+}
+
+/// [`print_json`] for a program loaded through [`Loaded`]: the variant and `attached` are its
+/// hooks' choices.
+pub(super) fn print_loaded_json(
+    program: &str,
+    loaded: &Loaded,
+    events: u64,
+    cost: &Result<Vec<ProgramCost>, String>,
+    fields: serde_json::Value,
+) {
+    print_json(program, variant_of(loaded), events, serde_json::json!(loaded.chosen()), cost, fields);
 }
 
 /// Prints a `run --json` result as one line: program, variant and events counted, the
