@@ -7,11 +7,11 @@ use crate::cmd::output::Table;
 use anyhow::{Context, bail};
 use hypermesh_ebpf::lifecycle::Loaded;
 use hypermesh_ebpf::probe::mounts::Mounts;
-use hypermesh_ebpf::programs::biolatency::{self, Biolatency};
+use hypermesh_ebpf::programs::biolatency::Biolatency;
 use hypermesh_ebpf::programs::exec::{self, Exec};
-use hypermesh_ebpf::programs::runqlat::{self, Runqlat};
-use hypermesh_ebpf::programs::syscalls::{self, Syscalls};
-use hypermesh_ebpf::programs::tcp::{self, Tcp};
+use hypermesh_ebpf::programs::runqlat::Runqlat;
+use hypermesh_ebpf::programs::syscalls::Syscalls;
+use hypermesh_ebpf::programs::tcp::Tcp;
 use hypermesh_ebpf::programs::xdp_counter::{Mode, XdpCounter};
 use hypermesh_os::FsRoot;
 use std::collections::{BTreeMap, BTreeSet};
@@ -64,8 +64,7 @@ pub(super) fn run(root: &FsRoot, program: RunProgram, o: &Options) -> anyhow::Re
 /// `run runqlat`: the run-queue latency histogram (per CPU with `--per-cpu`), or with `--pin`
 /// the programs left attached.
 fn run_runqlat(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
-    let (rq, setup) =
-        launch(root, o, "runqlat", runqlat::spec_from(0), Runqlat::start_spec, Runqlat::loaded)?;
+    let (rq, setup) = launch::<Runqlat>(root, o)?;
     if o.pin {
         return pin(root, rq.into_loaded(), "runqlat");
     }
@@ -113,7 +112,7 @@ fn pin(root: &FsRoot, loaded: Loaded, spec: &str) -> anyhow::Result<ExitCode> {
 /// `run syscalls`: counts system calls for `duration`, then prints the busiest with their top
 /// commands.
 fn run_syscalls(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
-    let (sc, _) = launch(root, o, "syscalls", syscalls::spec(), Syscalls::start_spec, Syscalls::loaded)?;
+    let (sc, _) = launch::<Syscalls>(root, o)?;
     if !o.json {
         eprintln!("Counting system calls for {:?}...", o.duration);
     }
@@ -138,7 +137,7 @@ fn run_syscalls(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
 
 /// `run exec`: successful execs per user and new command name.
 fn run_exec(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
-    let (ex, _) = launch(root, o, "exec", exec::spec_from(0), Exec::start_spec, Exec::loaded)?;
+    let (ex, _) = launch::<Exec>(root, o)?;
     let cost = collect(&ex.loaded().prog_ids(), o.duration, o.json);
     let counts = ex.counts()?;
     let uids: BTreeSet<u32> = counts.iter().map(|c| c.uid).collect();
@@ -164,7 +163,7 @@ fn run_exec(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
 
 /// `run tcp`: retransmits and resets per remote port, and state transitions.
 fn run_tcp(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
-    let (tcp, _) = launch(root, o, "tcp", tcp::spec(), Tcp::start_spec, Tcp::loaded)?;
+    let (tcp, _) = launch::<Tcp>(root, o)?;
     let cost = collect(&tcp.loaded().prog_ids(), o.duration, o.json);
     let (events, transitions) = (tcp.events()?, tcp.transitions()?);
     if o.json {
@@ -180,8 +179,7 @@ fn run_tcp(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
 
 /// `run biolatency`: block I/O latency histograms per disk and operation.
 fn run_biolatency(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
-    let (bio, _) =
-        launch(root, o, "biolatency", biolatency::spec(), Biolatency::start_spec, Biolatency::loaded)?;
+    let (bio, _) = launch::<Biolatency>(root, o)?;
     if !o.json {
         eprintln!("Tracing block device I/O for {:?}...", o.duration);
     }

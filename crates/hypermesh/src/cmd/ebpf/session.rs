@@ -4,6 +4,7 @@
 use super::run::Options;
 use anyhow::Context;
 use hypermesh_ebpf::lifecycle::{self, Loaded, Spec};
+use hypermesh_ebpf::programs::Traced;
 use hypermesh_ebpf::stats::{self, Measurement, ProgramCost};
 use hypermesh_os::FsRoot;
 use std::time::{Duration, Instant};
@@ -11,20 +12,12 @@ use std::time::{Duration, Instant};
 /// A JSON object's fields.
 pub(super) type Fields = serde_json::Map<String, serde_json::Value>;
 
-/// Starts the tracing program `name` from `spec`, forced to `--variant` when one is given,
+/// Starts the tracing program `T` from its spec, forced to `--variant` when one is given,
 /// after the preflight; tells on stderr (unless `--json`) how it attached. Returns it and how
 /// long loading and attaching took.
-pub(super) fn launch<T>(
-    root: &FsRoot,
-    o: &Options,
-    name: &str,
-    spec: Spec,
-    start: impl FnOnce(&Spec) -> hypermesh_ebpf::error::Result<T>,
-    loaded: impl Fn(&T) -> &Loaded,
-) -> anyhow::Result<(T, Duration)> {
-    let spec = forced(spec, o.variant)?;
-    let t = started(start_reported(root, o.json, || start(&spec), loaded), name, o.variant)?;
-    Ok(t)
+pub(super) fn launch<T: Traced>(root: &FsRoot, o: &Options) -> anyhow::Result<(T, Duration)> {
+    let spec = forced(T::spec(), o.variant)?;
+    started(start_reported(root, o.json, || T::start_spec(&spec), T::loaded), spec.name, o.variant)
 }
 
 /// `spec`, forced to `variant` when one is given.
