@@ -1,7 +1,9 @@
 //! `ebpf run PROGRAM`: loads one suite program, collects for `--duration`, prints its result
 //! (tables, or one JSON line starting with program, variant and events).
 
-use super::session::{collect, fell_back_note, launch, preflight, print_json, print_loaded_json, started};
+use super::session::{
+    collect, collect_loaded, fell_back_note, launch, preflight, print_json, print_loaded_json, started,
+};
 use super::{RunProgram, XDP_VARIANTS};
 use crate::cmd::output::Table;
 use anyhow::{Context, bail};
@@ -68,10 +70,7 @@ fn run_runqlat(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
     if o.pin {
         return pin(root, rq.into_loaded(), "runqlat");
     }
-    if !o.json {
-        eprintln!("Tracing run queue latency for {:?}...", o.duration);
-    }
-    let cost = collect(&rq.loaded().prog_ids(), o.duration, o.json);
+    let cost = collect_loaded(rq.loaded(), o, Some("Tracing run queue latency"));
     let hists = if o.per_cpu { rq.per_cpu()? } else { vec![rq.histogram()?] };
     if o.json {
         let events = hists.iter().map(|h| h.total()).sum();
@@ -113,10 +112,7 @@ fn pin(root: &FsRoot, loaded: Loaded, spec: &str) -> anyhow::Result<ExitCode> {
 /// commands.
 fn run_syscalls(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
     let (sc, _) = launch::<Syscalls>(root, o)?;
-    if !o.json {
-        eprintln!("Counting system calls for {:?}...", o.duration);
-    }
-    let cost = collect(&sc.loaded().prog_ids(), o.duration, o.json);
+    let cost = collect_loaded(sc.loaded(), o, Some("Counting system calls"));
     let counts = sc.counts(o.top)?;
     if o.json {
         let events = counts.iter().map(|c| c.count).sum();
@@ -138,7 +134,7 @@ fn run_syscalls(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
 /// `run exec`: successful execs per user and new command name.
 fn run_exec(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
     let (ex, _) = launch::<Exec>(root, o)?;
-    let cost = collect(&ex.loaded().prog_ids(), o.duration, o.json);
+    let cost = collect_loaded(ex.loaded(), o, None);
     let counts = ex.counts()?;
     let uids: BTreeSet<u32> = counts.iter().map(|c| c.uid).collect();
     let names: BTreeMap<u32, Option<String>> = uids.into_iter().map(|u| (u, exec::user_name(u))).collect();
@@ -164,7 +160,7 @@ fn run_exec(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
 /// `run tcp`: retransmits and resets per remote port, and state transitions.
 fn run_tcp(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
     let (tcp, _) = launch::<Tcp>(root, o)?;
-    let cost = collect(&tcp.loaded().prog_ids(), o.duration, o.json);
+    let cost = collect_loaded(tcp.loaded(), o, None);
     let (events, transitions) = (tcp.events()?, tcp.transitions()?);
     if o.json {
         let total = events.iter().map(|e| e.count).chain(transitions.iter().map(|t| t.count)).sum();
@@ -180,10 +176,7 @@ fn run_tcp(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
 /// `run biolatency`: block I/O latency histograms per disk and operation.
 fn run_biolatency(root: &FsRoot, o: &Options) -> anyhow::Result<ExitCode> {
     let (bio, _) = launch::<Biolatency>(root, o)?;
-    if !o.json {
-        eprintln!("Tracing block device I/O for {:?}...", o.duration);
-    }
-    let cost = collect(&bio.loaded().prog_ids(), o.duration, o.json);
+    let cost = collect_loaded(bio.loaded(), o, Some("Tracing block device I/O"));
     let hists = bio.histograms(root)?;
     if o.json {
         let events = hists.iter().map(|h| h.hist.total()).sum();

@@ -91,6 +91,19 @@ pub(super) fn collect(ids: &[u32], duration: Duration, json: bool) -> Result<Vec
     cost
 }
 
+/// [`collect`] for a loaded program, first saying on stderr (unless `--json`) what it is
+/// `doing` for how long.
+pub(super) fn collect_loaded(
+    loaded: &Loaded,
+    o: &Options,
+    doing: Option<&str>,
+) -> Result<Vec<ProgramCost>, String> {
+    if let (Some(doing), false) = (doing, o.json) {
+        eprintln!("{doing} for {:?}...", o.duration);
+    }
+    collect(&loaded.prog_ids(), o.duration, o.json)
+}
+
 /// The variant a program attached with, for `--json`: its kind, or the kinds joined by `+`
 /// where hooks differ.
 fn variant_of(loaded: &Loaded) -> String {
