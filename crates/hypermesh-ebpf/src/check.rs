@@ -8,6 +8,7 @@
 //! checked, and at most [`MAX_PER_KIND`] problems of each kind are listed, the rest counted.
 
 use crate::error::{Error, Result};
+use crate::probe::caps::{Cap, Capabilities};
 use crate::sys::Insn;
 use object::elf;
 use object::read::elf::{ElfFile64, FileHeader};
@@ -58,8 +59,8 @@ impl Report {
 }
 
 /// The instruction limit for this process: privileged when CAP_BPF or CAP_SYS_ADMIN is effective.
-pub fn insn_limit(caps: &crate::probe::caps::Capabilities) -> usize {
-    if caps.has(39) || caps.has(21) { PRIVILEGED_LIMIT } else { UNPRIVILEGED_LIMIT }
+pub fn insn_limit(caps: &Capabilities) -> usize {
+    if caps.has(Cap::Bpf) || caps.has(Cap::SysAdmin) { PRIVILEGED_LIMIT } else { UNPRIVILEGED_LIMIT }
 }
 
 fn valid_opcode(code: u8) -> bool {

@@ -24,6 +24,8 @@ pub enum Error {
         program: String,
         /// The errno or aya's description.
         cause: String,
+        /// The errno the kernel refused it with, when there was one.
+        errno: Option<i32>,
         /// Verifier log.
         log: String,
     },
@@ -51,6 +53,22 @@ impl Error {
     /// Builds an [`Error::Io`].
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
+    }
+
+    /// The errno behind the failure, for decisions that must not read message text: the one
+    /// a rejected program was refused with, else the first OS error in the cause chain.
+    pub fn errno(&self) -> Option<i32> {
+        if let Error::Rejected { errno, .. } = self {
+            return *errno;
+        }
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(c) = cause {
+            if let Some(code) = c.downcast_ref::<std::io::Error>().and_then(std::io::Error::raw_os_error) {
+                return Some(code);
+            }
+            cause = c.source();
+        }
+        None
     }
 
     /// Wraps an aya error with what was being done.

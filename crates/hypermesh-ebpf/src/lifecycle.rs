@@ -8,9 +8,11 @@
 //! caller pinned the links under bpffs ([`Loaded::pin`]). New programs only need a `.bpf.c`
 //! file, its object, and a `Spec`.
 
+mod fallback;
+
 use crate::btf_index::{BtfIndex, KIND_FUNC, KIND_TYPEDEF};
 use crate::error::{Error, Result};
-use crate::probe::caps::Capabilities;
+use crate::probe::caps::{Cap, Capabilities};
 use crate::probe::mounts::Mounts;
 use aya::programs::{BtfTracePoint, FEntry, KProbe, ProgramError, RawTracePoint, TracePoint, links::FdLink};
 use aya::{Ebpf, EbpfLoader};
@@ -193,6 +195,7 @@ fn rejected(prog: &str, e: ProgramError) -> Error {
         ProgramError::LoadError { io_error, verifier_log } => Error::Rejected {
             program: prog.to_string(),
             cause: io_error.to_string(),
+            errno: io_error.raw_os_error(),
             log: format!("{verifier_log:?}"),
         },
         other => Error::aya(format!("program {prog}"), other),
@@ -215,24 +218,12 @@ pub fn preflight(root: &FsRoot) -> Result<Vec<String>> {
         )));
     }
     let mut mounts = Mounts::read(root)?;
-    if caps.has(21) {
+    if caps.has(Cap::SysAdmin) {
         // Best effort: without tracefs only the tracepoint variants are lost, and the
         // attach error then names the cause.
         let _ = mounts.ensure("tracefs");
     }
     Ok(mounts.mounted)
-}
-
-/// The fix to suggest when no variant of a hook attached, from the reasons collected.
-fn hint(reasons: &[(String, String)]) -> &'static str {
-    let all = |needle: &str| !reasons.is_empty() && reasons.iter().all(|(_, why)| why.contains(needle));
-    if all("Operation not permitted") {
-        "the kernel refused every variant with EPERM: kernel lockdown (see /sys/kernel/security/lockdown) or a security module forbids it; boot with lockdown=none or ask the administrator"
-    } else if reasons.iter().any(|(_, why)| why.contains("no BTF")) {
-        "this kernel has no BTF and the BTF-free variants failed too; use a kernel built with CONFIG_DEBUG_INFO_BTF=y"
-    } else {
-        "see the reason given for each variant"
-    }
 }
 
 impl Loaded {
@@ -256,33 +247,25 @@ impl Loaded {
         let mut raw = RawBtf(None);
         let (mut chosen, mut links) = (Vec::new(), Vec::new());
         for hook in &spec.hooks {
-            let mut fell_back = Vec::new();
-            let mut picked = None;
-            for v in hook.chain {
-                match attach(&mut ebpf, v, &mut raw) {
-                    Ok((id, link)) => {
-                        if let Some(link) = link {
-                            links.push((chosen.len(), link));
-                        }
-                        picked = Some((*v, id));
-                        break;
-                    }
-                    Err(e) => fell_back.push((v.kind().to_string(), explain(&e))),
-                }
+            let (c, link) = attach_hook(&mut ebpf, spec.name, hook, &mut raw)?;
+            if let Some(link) = link {
+                links.push((chosen.len(), link));
             }
-            let Some((variant, prog_id)) = picked else {
-                let tried: Vec<String> = fell_back.iter().map(|(k, why)| format!("{k}: {why}")).collect();
-                return Err(Error::Unavailable(format!(
-                    "{}: no way to attach {} works here: {} ({})",
-                    spec.name,
-                    hook.name,
-                    hint(&fell_back),
-                    tried.join("; ")
-                )));
-            };
-            chosen.push(Chosen { hook: hook.name, variant, fell_back, prog_id });
+            chosen.push(c);
         }
         Ok(Loaded { links, ebpf, chosen })
+    }
+
+    /// [`load`](Self::load) for a program whose hooks must all attach with the same kind (each
+    /// kind identifies tasks or requests its own way); when they differ, fails with the message
+    /// `mismatch` makes of the kinds.
+    pub fn load_same_kind(spec: &Spec, mismatch: impl FnOnce(&[&str]) -> String) -> Result<Self> {
+        let loaded = Self::load(spec)?;
+        let kinds: Vec<&str> = loaded.chosen.iter().map(|c| c.variant.kind()).collect();
+        if kinds.windows(2).any(|w| w[0] != w[1]) {
+            return Err(Error::Unavailable(mismatch(&kinds)));
+        }
+        Ok(loaded)
     }
 
     /// The variant each hook uses.
@@ -323,39 +306,38 @@ impl Loaded {
     }
 }
 
-/// One sentence for a failed variant, naming the errno and, for EPERM, the likely policy.
-fn explain(e: &Error) -> String {
-    let mut text = match e {
-        Error::Rejected { cause, log, .. } => {
-            let first = log.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
-            if first.is_empty() { cause.clone() } else { format!("{cause} ({first})") }
+/// Attaches `hook` with the first variant of its chain that works; when none does, the error
+/// gives each variant's reason and the fix their causes suggest.
+fn attach_hook(
+    ebpf: &mut Ebpf,
+    spec: &str,
+    hook: &Hook,
+    raw: &mut RawBtf,
+) -> Result<(Chosen, Option<FdLink>)> {
+    let (mut fell_back, mut causes) = (Vec::new(), Vec::new());
+    for v in hook.chain {
+        let tried = if v.needs_btf() && raw.get().is_none() {
+            Err(fallback::no_btf(v))
+        } else {
+            attach(ebpf, v, raw).map_err(|e| fallback::refusal(v, &e))
+        };
+        match tried {
+            Ok((prog_id, link)) => {
+                return Ok((Chosen { hook: hook.name, variant: *v, fell_back, prog_id }, link));
+            }
+            Err((cause, why)) => {
+                causes.push(cause);
+                fell_back.push((v.kind().to_string(), why));
+            }
         }
-        other => with_causes(other),
-    };
-    if text.contains(KPROBE_PMU) && text.contains("No such file") {
-        text.push_str(": this kernel has no kprobes (CONFIG_KPROBES off)");
-    } else if text.contains("Operation not permitted") {
-        text.push_str(": refused by kernel lockdown (/sys/kernel/security/lockdown) or a security module");
     }
-    text
-}
-
-/// Where the kernel's kprobe PMU appears when it has kprobes.
-const KPROBE_PMU: &str = "/sys/bus/event_source/devices/kprobe";
-
-/// An error and each cause below it that its message does not already show (aya's file errors
-/// name the file and keep the errno as the cause).
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let part = c.to_string();
-        if !text.contains(&part) {
-            text = format!("{text}: {part}");
-        }
-        cause = c.source();
-    }
-    text
+    let tried: Vec<String> = fell_back.iter().map(|(k, why)| format!("{k}: {why}")).collect();
+    Err(Error::Unavailable(format!(
+        "{spec}: no way to attach {} works here: {} ({})",
+        hook.name,
+        fallback::hint(&causes),
+        tried.join("; ")
+    )))
 }
 
 /// The kernel's raw BTF, read when a variant first needs it (`Some(None)`: the kernel has none).
@@ -369,13 +351,9 @@ impl RawBtf {
     }
 }
 
-/// Loads and attaches one variant; returns the program id and, for bpf-link attachments, the
+/// Loads and attaches one variant (whose BTF, when it needs it, is there); returns the program id and, for bpf-link attachments, the
 /// link taken out of the program.
 fn attach(ebpf: &mut Ebpf, v: &Variant, raw: &mut RawBtf) -> Result<(u32, Option<FdLink>)> {
-    if v.needs_btf() && raw.get().is_none() {
-        let why = if v.kind() == "raw_tracepoint" { ", which this program's CO-RE reads need" } else { "" };
-        return Err(Error::Unavailable(format!("the kernel has no BTF (/sys/kernel/btf/vmlinux){why}")));
-    }
     let target = match v {
         Variant::TpBtf { event, .. } => Some((format!("btf_trace_{event}"), KIND_TYPEDEF)),
         Variant::Fentry { func, .. } => Some((func.to_string(), KIND_FUNC)),
@@ -413,7 +391,7 @@ fn attach(ebpf: &mut Ebpf, v: &Variant, raw: &mut RawBtf) -> Result<(u32, Option
             let p: &mut KProbe = prog.try_into()?;
             p.load().and_then(|_| p.attach(*func, 0)).map(|_| None)
         }
-        (Variant::TpBtf { .. } | Variant::Fentry { .. }, None) => unreachable!("checked by needs_btf"),
+        (Variant::TpBtf { .. } | Variant::Fentry { .. }, None) => unreachable!("checked by attach_hook"),
     };
     match attached {
         Ok(link) => Ok((prog.info().map_err(|e| Error::aya(name, e))?.id(), link)),
@@ -545,45 +523,5 @@ mod tests {
         let err = spec.forcing("fentry").unwrap_err().to_string();
         assert!(err.contains("runqlat has no fentry variant for sched_wakeup"), "{err}");
         assert!(err.contains("tp_btf, raw_tracepoint, tracepoint"), "{err}");
-    }
-
-    #[test]
-    fn hints_name_the_cause() {
-        let eperm = |k: &str| (k.to_string(), "Operation not permitted (os error 1)".to_string());
-        assert!(hint(&[eperm("fentry"), eperm("kprobe")]).contains("lockdown"));
-        let nobtf = ("tp_btf".to_string(), "the kernel has no BTF (/sys/kernel/btf/vmlinux)".to_string());
-        assert!(hint(&[nobtf, eperm("tracepoint")]).contains("CONFIG_DEBUG_INFO_BTF"));
-    }
-
-    /// aya's file error (here a stand-in) shows the file only; the reason adds the errno and
-    /// what it means.
-    #[test]
-    fn fallback_reasons_show_the_cause_and_its_meaning() {
-        #[derive(Debug)]
-        struct FileError(std::io::Error);
-        impl std::fmt::Display for FileError {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                write!(f, "`{KPROBE_PMU}/type`")
-            }
-        }
-        impl std::error::Error for FileError {
-            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-                Some(&self.0)
-            }
-        }
-        let gone = std::io::Error::from_raw_os_error(libc::ENOENT);
-        let why = explain(&Error::aya("program p", FileError(gone)));
-        assert!(
-            why.starts_with("program p: `/sys/bus/event_source/devices/kprobe/type`: No such file"),
-            "{why}"
-        );
-        assert!(why.ends_with("no kprobes (CONFIG_KPROBES off)"), "{why}");
-        let denied = Error::Rejected {
-            program: "p".into(),
-            cause: "Operation not permitted (os error 1)".into(),
-            log: String::new(),
-        };
-        assert!(explain(&denied).contains("lockdown"));
-        assert_eq!(explain(&Error::Invalid("x".into())), "x");
     }
 }

@@ -15,7 +15,7 @@
 use crate::error::{Error, Result};
 use crate::linux::LinuxBackend;
 use crate::profile::{HostProfile, detect};
-use crate::root::{Access, FsRoot, MAX_FILE_BYTES, components_rev};
+use crate::root::{Access, FsRoot, MAX_FILE_BYTES};
 use crate::usage::Sampler;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -186,47 +186,16 @@ fn collect(root: &FsRoot, path: &str, access: Access, items: &mut BTreeMap<Strin
     }
 }
 
-/// Resolves `path` inside the root one component at a time, adding every symbolic link met
-/// (and the directories holding it). Returns the resolved path, or `None` when the last
-/// component is a link that is not to be followed (it is added) or a component is missing.
+/// Resolves `path` inside the root ([`FsRoot::resolve_links`]), adding every symbolic link met
+/// (and the directories holding it); with `follow_last` false a link in the last component is
+/// added, not followed. Returns the resolved path, or `None` when it cannot be resolved.
 fn walk(root: &FsRoot, path: &str, follow_last: bool, items: &mut BTreeMap<String, Item>) -> Option<String> {
-    let mut done: Vec<String> = Vec::new();
-    let mut todo = components_rev(path);
-    let mut links = 0;
-    while let Some(part) = todo.pop() {
-        match part.as_str() {
-            "." | "" => continue,
-            ".." => {
-                done.pop();
-                continue;
-            }
-            _ => {}
-        }
-        let parent = format!("/{}", done.join("/"));
-        done.push(part);
-        let current = format!("/{}", done.join("/"));
-        match root.read_link(&current) {
-            Ok(target) => {
-                add_dirs(&parent, items);
-                items.insert(current, Item::Link(target.clone()));
-                if todo.is_empty() && !follow_last {
-                    return None;
-                }
-                links += 1;
-                if links > 40 {
-                    return None;
-                }
-                done.pop();
-                if target.starts_with('/') {
-                    done.clear();
-                }
-                todo.extend(components_rev(&target));
-            }
-            Err(_) if !root.exists(&current) => return None,
-            Err(_) => {}
-        }
-    }
-    let resolved = format!("/{}", done.join("/"));
+    let resolved = root
+        .resolve_links(path, follow_last, |link| {
+            add_dirs(link.parent, items);
+            items.insert(link.path.to_string(), Item::Link(link.target.to_string()));
+        })
+        .ok()?;
     if let Some((parent, _)) = resolved.rsplit_once('/') {
         add_dirs(if parent.is_empty() { "/" } else { parent }, items);
     }

@@ -29,6 +29,15 @@ pub const ATTRIBUTE_BYTES: usize = 4096;
 /// Most symbolic links followed while resolving one path (the kernel's own limit is 40).
 const MAX_LINKS: usize = 40;
 
+/// A symbolic link met by [`FsRoot::resolve_links`]: the directory holding it (resolved), its
+/// path and its target as stored.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LinkMet<'a> {
+    pub parent: &'a str,
+    pub path: &'a str,
+    pub target: &'a str,
+}
+
 /// How a path was used by a reader, as remembered by a recording root (see
 /// [`FsRoot::recording`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -229,6 +238,18 @@ impl FsRoot {
     /// Resolves every symbolic link of `path` inside the root and returns the kernel path it
     /// names (e.g. `/sys/class/net/eth0` → `/sys/devices/pci0000:00/0000:00:03.0/net/eth0`).
     pub fn resolve(&self, path: &str) -> Result<String> {
+        self.resolve_links(path, true, |_| {})
+    }
+
+    /// [`resolve`](Self::resolve), calling `on_link` for every symbolic link met on the way; with
+    /// `follow_last` false a link in the last component is reported but not followed (the
+    /// result is then the link's own path). Fails with ELOOP after [`MAX_LINKS`] links.
+    pub(crate) fn resolve_links(
+        &self,
+        path: &str,
+        follow_last: bool,
+        mut on_link: impl FnMut(LinkMet<'_>),
+    ) -> Result<String> {
         let mut done: Vec<String> = Vec::new();
         let mut todo: Vec<String> = components_rev(path);
         let mut links = 0;
@@ -241,6 +262,7 @@ impl FsRoot {
                 }
                 _ => {}
             }
+            let parent = format!("/{}", done.join("/"));
             done.push(part);
             let current = format!("/{}", done.join("/"));
             let target = match self.read_link(&current) {
@@ -248,6 +270,10 @@ impl FsRoot {
                 Err(Error::Io { source, .. }) if source.raw_os_error() == Some(libc::EINVAL) => continue,
                 Err(e) => return Err(e),
             };
+            on_link(LinkMet { parent: &parent, path: &current, target: &target });
+            if todo.is_empty() && !follow_last {
+                break;
+            }
             links += 1;
             if links > MAX_LINKS {
                 return Err(Error::io(path, io::Error::from_raw_os_error(libc::ELOOP)));
@@ -352,7 +378,7 @@ fn split_parent(path: &str) -> (&str, &str) {
 }
 
 /// Components of a path in reverse order (`..` kept), for resolving links one at a time.
-pub(crate) fn components_rev(path: &str) -> Vec<String> {
+fn components_rev(path: &str) -> Vec<String> {
     let mut parts: Vec<String> = Path::new(path)
         .components()
         .filter_map(|c| match c {

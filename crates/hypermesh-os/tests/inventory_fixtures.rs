@@ -158,35 +158,35 @@ fn cpuinfo_samples_of_eight_architectures() {
     };
     let (arm, arch) = parse("cpuinfoArm7.txt");
     assert_eq!(
-        (arm.vendor.as_deref(), arm.model.as_deref(), arch),
+        (arm.cpu.vendor.as_deref(), arm.cpu.model.as_deref(), arch),
         (Some("ARM"), Some("Cortex-A72"), Some("arm"))
     );
     assert_eq!(arm.processors.len(), 4);
     assert!(arm.has_flag("neon") && arm.has_flag("vfpv4"));
     let (legacy, _) = parse("cpuinfoArm7Legacy.txt");
-    assert_eq!(legacy.model.as_deref(), Some("Cortex-A7"));
+    assert_eq!(legacy.cpu.model.as_deref(), Some("Cortex-A7"));
     assert_eq!(legacy.processors.len(), 2);
     let (v6, _) = parse("cpuinfoArm7LegacyV1.txt");
-    assert_eq!(v6.model.as_deref(), Some("ARM1136"));
+    assert_eq!(v6.cpu.model.as_deref(), Some("ARM1136"));
     assert!(v6.has_flag("java"));
     let (ppc, arch) = parse("cpuinfoPpc64.txt");
-    assert_eq!((ppc.vendor.as_deref(), arch), (Some("IBM"), Some("ppc64")));
-    assert_eq!(ppc.model.as_deref(), Some("POWER7 (architected), altivec supported"));
+    assert_eq!((ppc.cpu.vendor.as_deref(), arch), (Some("IBM"), Some("ppc64")));
+    assert_eq!(ppc.cpu.model.as_deref(), Some("POWER7 (architected), altivec supported"));
     assert_eq!(ppc.processors.len(), 6);
     assert_eq!(ppc.processors[0].mhz, Some(3000.0));
     let (s390, arch) = parse("cpuinfoS390x.txt");
-    assert_eq!((s390.vendor.as_deref(), arch), (Some("IBM/S390"), Some("s390x")));
-    assert_eq!(s390.model.as_deref(), Some("IBM machine type 2964"));
+    assert_eq!((s390.cpu.vendor.as_deref(), arch), (Some("IBM/S390"), Some("s390x")));
+    assert_eq!(s390.cpu.model.as_deref(), Some("IBM machine type 2964"));
     assert!(s390.has_flag("zarch"));
     assert_eq!(s390.processors[1].package, Some(2));
     let (rv, arch) = parse("cpuinfoRiscv64.txt");
     assert_eq!((rv.processors.len(), arch), (2, Some("riscv64")));
-    assert_eq!(rv.flags, ["rv64imafdcsu"]);
+    assert_eq!(rv.cpu.flags, ["rv64imafdcsu"]);
     let (mips, _) = parse("cpuinfoMips.txt");
-    assert_eq!(mips.model.as_deref(), Some("Cavium Octeon+ V0.1"));
+    assert_eq!(mips.cpu.model.as_deref(), Some("Cavium Octeon+ V0.1"));
     assert_eq!(mips.processors[1].core, Some(1));
     let (loong, arch) = parse("cpuinfoLoong64.txt");
-    assert_eq!((loong.model.as_deref(), arch), (Some("Loongson-3A5000"), Some("loongarch64")));
+    assert_eq!((loong.cpu.model.as_deref(), arch), (Some("Loongson-3A5000"), Some("loongarch64")));
     assert_eq!(loong.processors[2].core, Some(2));
     assert!(loong.has_flag("lvz"));
 }

@@ -4,14 +4,37 @@ use crate::error::Result;
 use hypermesh_os::{Error as OsError, FsRoot};
 use serde::Serialize;
 
-/// Capabilities that matter for eBPF, by number.
-pub const BPF_CAPS: &[(&str, u32)] = &[
-    ("CAP_NET_ADMIN", 12),
-    ("CAP_SYS_ADMIN", 21),
-    ("CAP_SYS_RESOURCE", 24),
-    ("CAP_PERFMON", 38),
-    ("CAP_BPF", 39),
-];
+/// A capability that matters for eBPF, by its number in `linux/capability.h`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Cap {
+    /// `CAP_NET_ADMIN`: attaching XDP and other network programs.
+    NetAdmin = 12,
+    /// `CAP_SYS_ADMIN`: everything below, and mounting tracefs/bpffs.
+    SysAdmin = 21,
+    /// `CAP_SYS_RESOURCE`: raising the locked-memory limit on old kernels.
+    SysResource = 24,
+    /// `CAP_PERFMON`: tracing programs and perf events (Linux 5.8 on).
+    Perfmon = 38,
+    /// `CAP_BPF`: loading programs and creating maps (Linux 5.8 on).
+    Bpf = 39,
+}
+
+impl Cap {
+    /// Every capability the probe reports, in number order.
+    pub const ALL: [Cap; 5] = [Cap::NetAdmin, Cap::SysAdmin, Cap::SysResource, Cap::Perfmon, Cap::Bpf];
+
+    /// The kernel's name (`CAP_BPF`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Cap::NetAdmin => "CAP_NET_ADMIN",
+            Cap::SysAdmin => "CAP_SYS_ADMIN",
+            Cap::SysResource => "CAP_SYS_RESOURCE",
+            Cap::Perfmon => "CAP_PERFMON",
+            Cap::Bpf => "CAP_BPF",
+        }
+    }
+}
 
 /// The capability sets of this process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -41,19 +64,19 @@ impl Capabilities {
         Some(Capabilities { effective: field("CapEff:")?, permitted: field("CapPrm:")? })
     }
 
-    /// Whether capability number `cap` is effective.
-    pub fn has(&self, cap: u32) -> bool {
-        cap < 64 && self.effective & (1 << cap) != 0
+    /// Whether `cap` is effective.
+    pub fn has(&self, cap: Cap) -> bool {
+        self.effective & (1 << cap as u32) != 0
     }
 
     /// Whether the process may load tracing programs: CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN.
     pub fn can_trace(&self) -> bool {
-        self.has(21) || (self.has(39) && self.has(38))
+        self.has(Cap::SysAdmin) || (self.has(Cap::Bpf) && self.has(Cap::Perfmon))
     }
 
     /// The eBPF-relevant capabilities and whether each is effective.
     pub fn named(&self) -> Vec<(&'static str, bool)> {
-        BPF_CAPS.iter().map(|(n, c)| (*n, self.has(*c))).collect()
+        Cap::ALL.iter().map(|&c| (c.name(), self.has(c))).collect()
     }
 }
 
@@ -65,8 +88,8 @@ mod tests {
     fn parses_status() {
         let c =
             Capabilities::parse("Name:\tx\nCapPrm:\t000001fffeffffff\nCapEff:\t0000000000200000\n").unwrap();
-        assert!(c.has(21) && !c.has(39) && c.can_trace());
-        assert!(c.permitted & (1 << 39) != 0);
+        assert!(c.has(Cap::SysAdmin) && !c.has(Cap::Bpf) && c.can_trace());
+        assert!(c.permitted & (1 << Cap::Bpf as u32) != 0);
         assert!(Capabilities::parse("CapEff:\tzz\n").is_none());
     }
 }

@@ -13,7 +13,7 @@ pub mod xdp_devices;
 
 use crate::btf_index::BtfIndex;
 use crate::error::Result;
-use caps::Capabilities;
+use caps::{Cap, Capabilities};
 use hypermesh_os::FsRoot;
 use mounts::Mounts;
 use serde::Serialize;
@@ -94,7 +94,7 @@ pub fn probe(root: &FsRoot, opts: ProbeOptions) -> Result<Probe> {
     let caps = Capabilities::read(root)?;
     let mut mounts = Mounts::read(root)?;
     let mut details = BTreeMap::new();
-    let lockdown = match kernel::lockdown(root, &mut mounts, opts.mount && caps.has(21)) {
+    let lockdown = match kernel::lockdown(root, &mut mounts, opts.mount && caps.has(Cap::SysAdmin)) {
         Ok(l) => Some(l),
         Err(why) => {
             details.insert("lockdown".to_string(), why);
@@ -106,7 +106,7 @@ pub fn probe(root: &FsRoot, opts: ProbeOptions) -> Result<Probe> {
     let usable = helpers::supported_types(&program_types);
     let attach_env = opts.attach.then(|| {
         let btf_index = BtfIndex::vmlinux(root).ok();
-        (attach::AttachEnv::new(root, &mut mounts, opts.mount && caps.has(21), None), btf_index)
+        (attach::AttachEnv::new(root, &mut mounts, opts.mount && caps.has(Cap::SysAdmin), None), btf_index)
     });
     // The attach probes mostly wait on the kernel (RCU grace periods on detach) while the helper
     // scan keeps the CPUs busy: run them side by side.

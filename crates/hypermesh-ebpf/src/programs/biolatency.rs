@@ -23,16 +23,9 @@ const SLOTS: usize = 27;
 /// The map value, per CPU: the slots, then the latency sum in ns (`struct hm_bio_hist`).
 type Value = [u64; SLOTS + 1];
 
-const ISSUE: &[Variant] = &[
-    Variant::TpBtf { prog: "hm_bio_issue_btf", event: "block_rq_issue" },
-    Variant::RawTp { prog: "hm_bio_issue_raw", event: "block_rq_issue", core: true },
-    Variant::Tracepoint { prog: "hm_bio_issue_tp", category: "block", event: "block_rq_issue" },
-];
-const COMPLETE: &[Variant] = &[
-    Variant::TpBtf { prog: "hm_bio_done_btf", event: "block_rq_complete" },
-    Variant::RawTp { prog: "hm_bio_done_raw", event: "block_rq_complete", core: true },
-    Variant::Tracepoint { prog: "hm_bio_done_tp", category: "block", event: "block_rq_complete" },
-];
+const ISSUE: &[Variant] = crate::tracepoint_chain!("hm_bio_issue", "block": "block_rq_issue", core: true);
+const COMPLETE: &[Variant] =
+    crate::tracepoint_chain!("hm_bio_done", "block": "block_rq_complete", core: true);
 
 /// The metric [`Biolatency::metrics`] returns.
 pub const BLOCK_IO_LATENCY: MetricInfo = MetricInfo {
@@ -166,14 +159,12 @@ impl Biolatency {
         if let Ok(offset) = &rwbs {
             spec.globals.push((RWBS_OFFSET_GLOBAL, *offset));
         }
-        let loaded = Loaded::load(&spec)?;
-        let kinds: Vec<&str> = loaded.chosen().iter().map(|c| c.variant.kind()).collect();
-        if kinds.windows(2).any(|w| w[0] != w[1]) {
-            return Err(Error::Unavailable(format!(
+        let loaded = Loaded::load_same_kind(&spec, |kinds| {
+            format!(
                 "biolatency: issue and completion attached with different kinds ({kinds:?}); they cannot be paired"
-            )));
-        }
-        if let (Some(&"tracepoint"), Err(e)) = (kinds.first(), rwbs) {
+            )
+        })?;
+        if let (Some("tracepoint"), Err(e)) = (loaded.chosen().first().map(|c| c.variant.kind()), rwbs) {
             return Err(Error::Unavailable(format!(
                 "biolatency: the block_rq_complete tracepoint's record layout is unknown here: {e}"
             )));

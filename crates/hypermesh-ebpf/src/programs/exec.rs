@@ -17,13 +17,13 @@ use serde::Serialize;
 
 const COUNTS_MAP: &str = "hm_ex_counts";
 
-const EXEC: &[Variant] = &[
-    Variant::Fentry { prog: "hm_ex_fentry", func: "finalize_exec" },
-    Variant::Kprobe { prog: "hm_ex_kprobe", func: "finalize_exec" },
-    Variant::TpBtf { prog: "hm_ex_btf", event: "sched_process_exec" },
-    Variant::RawTp { prog: "hm_ex_raw", event: "sched_process_exec", core: false },
-    Variant::Tracepoint { prog: "hm_ex_tp", category: "sched", event: "sched_process_exec" },
-];
+const EXEC: &[Variant] = crate::tracepoint_chain!(
+    first: [
+        Variant::Fentry { prog: "hm_ex_fentry", func: "finalize_exec" },
+        Variant::Kprobe { prog: "hm_ex_kprobe", func: "finalize_exec" },
+    ],
+    "hm_ex", "sched": "sched_process_exec", core: false
+);
 
 /// The exec program set; `skip` drops the first `skip` variants (to force a fallback in tests).
 pub fn spec_from(skip: usize) -> Spec {

@@ -1,7 +1,7 @@
 //! Run-queue latency (like libbpf-tools `runqlat`): wakeup/wakeup_new/switch, log2 µs histogram
 //! per CPU, summed for the global view.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::lifecycle::{Hook, Loaded, Object, Spec, Variant};
 use crate::maps::{Log2Histogram, counter, per_cpu_slots, sum_cpus};
 use crate::programs::metrics::{Histogram, MetricInfo};
@@ -18,21 +18,10 @@ const HIST_MAP: &str = "hm_rq_hist";
 /// The map of total latency in nanoseconds (per CPU, one entry).
 const SUM_MAP: &str = "hm_rq_sum";
 
-const WAKEUP: &[Variant] = &[
-    Variant::TpBtf { prog: "hm_rq_wake_btf", event: "sched_wakeup" },
-    Variant::RawTp { prog: "hm_rq_wake_raw", event: "sched_wakeup", core: false },
-    Variant::Tracepoint { prog: "hm_rq_wake_tp", category: "sched", event: "sched_wakeup" },
-];
-const WAKEUP_NEW: &[Variant] = &[
-    Variant::TpBtf { prog: "hm_rq_wnew_btf", event: "sched_wakeup_new" },
-    Variant::RawTp { prog: "hm_rq_wnew_raw", event: "sched_wakeup_new", core: false },
-    Variant::Tracepoint { prog: "hm_rq_wnew_tp", category: "sched", event: "sched_wakeup_new" },
-];
-const SWITCH: &[Variant] = &[
-    Variant::TpBtf { prog: "hm_rq_sw_btf", event: "sched_switch" },
-    Variant::RawTp { prog: "hm_rq_sw_raw", event: "sched_switch", core: false },
-    Variant::Tracepoint { prog: "hm_rq_sw_tp", category: "sched", event: "sched_switch" },
-];
+const WAKEUP: &[Variant] = crate::tracepoint_chain!("hm_rq_wake", "sched": "sched_wakeup", core: false);
+const WAKEUP_NEW: &[Variant] =
+    crate::tracepoint_chain!("hm_rq_wnew", "sched": "sched_wakeup_new", core: false);
+const SWITCH: &[Variant] = crate::tracepoint_chain!("hm_rq_sw", "sched": "sched_switch", core: false);
 
 /// The global telling the raw_tp sched_switch program whether it has a 4th argument.
 const SWITCH_HAS_STATE: &str = "hm_rq_switch_has_state";
@@ -73,13 +62,11 @@ impl Runqlat {
     pub fn start_spec(spec: &Spec) -> Result<Self> {
         let mut spec = spec.clone();
         spec.globals.push((SWITCH_HAS_STATE, switch_has_state(crate::sys::kernel_version()).into()));
-        let loaded = Loaded::load(&spec)?;
-        let kinds: Vec<&str> = loaded.chosen().iter().map(|c| c.variant.kind()).collect();
-        if kinds.windows(2).any(|w| w[0] != w[1]) {
-            return Err(Error::Unavailable(format!(
+        let loaded = Loaded::load_same_kind(&spec, |kinds| {
+            format!(
                 "runqlat: the hooks attached with different kinds ({kinds:?}), which track tasks differently"
-            )));
-        }
+            )
+        })?;
         Ok(Runqlat { loaded })
     }
 

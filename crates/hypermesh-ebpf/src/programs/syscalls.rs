@@ -15,11 +15,7 @@ use std::collections::BTreeMap;
 /// The (nr, comm) → count map.
 const COUNTS_MAP: &str = "hm_sc_counts";
 
-const SYS_ENTER: &[Variant] = &[
-    Variant::TpBtf { prog: "hm_sc_btf", event: "sys_enter" },
-    Variant::RawTp { prog: "hm_sc_raw", event: "sys_enter", core: false },
-    Variant::Tracepoint { prog: "hm_sc_tp", category: "raw_syscalls", event: "sys_enter" },
-];
+const SYS_ENTER: &[Variant] = crate::tracepoint_chain!("hm_sc", "raw_syscalls": "sys_enter", core: false);
 
 /// The map key, laid out as `struct hm_sc_key` in `bpf/syscalls.bpf.c`.
 #[repr(C)]

@@ -371,6 +371,28 @@ fn print_allocation(json: bool, verb: &str, a: &Allocation) -> anyhow::Result<()
     Ok(())
 }
 
+/// An allocation's state for the table: active (noting unhealthy assets), unavailable (with
+/// the assets not seen) or lost (with why).
+fn allocation_state(status: &Status, a: &Allocation) -> String {
+    let unavailable = status.unavailable.iter().find(|u| u.allocation == a.id);
+    let flagged: Vec<String> = status
+        .flagged
+        .iter()
+        .filter(|f| f.allocation == a.id)
+        .map(|f| format!("{}: {}", f.asset, f.reasons.join(", ")))
+        .collect();
+    match (&a.state, unavailable) {
+        (AllocationState::Active, None) if !flagged.is_empty() => {
+            format!("active, on unhealthy asset ({})", flagged.join("; "))
+        }
+        (AllocationState::Active, None) => "active".to_string(),
+        (AllocationState::Active, Some(u)) => {
+            format!("unavailable ({} not seen)", u.missing.join(", "))
+        }
+        (AllocationState::Lost { reason, .. }, _) => format!("lost ({reason})"),
+    }
+}
+
 /// Renders assets, allocations and what could not be seen as tables.
 fn render(status: &Status, inventory: &Inventory) -> String {
     let mut t = Table::new(&[
@@ -411,23 +433,7 @@ fn render(status: &Status, inventory: &Inventory) -> String {
         let now = now_ms();
         let mut t = Table::new(&["ALLOCATION", "HOLDER", "KIND", "AMOUNT", "ON", "EXPIRES", "STATE"]);
         for a in &status.allocations {
-            let unavailable = status.unavailable.iter().find(|u| u.allocation == a.id);
-            let flagged: Vec<String> = status
-                .flagged
-                .iter()
-                .filter(|f| f.allocation == a.id)
-                .map(|f| format!("{}: {}", f.asset, f.reasons.join(", ")))
-                .collect();
-            let state = match (&a.state, unavailable) {
-                (AllocationState::Active, None) if !flagged.is_empty() => {
-                    format!("active, on unhealthy asset ({})", flagged.join("; "))
-                }
-                (AllocationState::Active, None) => "active".to_string(),
-                (AllocationState::Active, Some(u)) => {
-                    format!("unavailable ({} not seen)", u.missing.join(", "))
-                }
-                (AllocationState::Lost { reason, .. }, _) => format!("lost ({reason})"),
-            };
+            let state = allocation_state(status, a);
             let on: Vec<&str> = a.parts.iter().map(|p| p.asset.as_str()).collect();
             t.row(vec![
                 a.id.to_string(),

@@ -60,33 +60,7 @@ pub fn render(gpus: &[Gpu]) -> String {
     if gpus.is_empty() {
         return "No GPU found.\n".into();
     }
-    let mut t = Table::new(&[
-        "GPU", "VENDOR", "MODEL", "KIND", "DRIVER", "MEMORY", "USED", "BUSY", "TEMP", "POWER", "PCIE", "DRM",
-    ]);
-    for g in gpus {
-        let kind = g.kind.and_then(snake_name);
-        let pcie =
-            g.pcie.as_ref().map(|l| format!("gen{} x{}", opt(l.current_generation), opt(l.current_width)));
-        let power = g.power_draw_watts.map(|w| match g.power_limit_watts {
-            Some(limit) => format!("{w:.0}/{limit:.0} W"),
-            None => format!("{w:.0} W"),
-        });
-        t.row(vec![
-            g.pci_address.clone(),
-            opt(g.vendor.clone()),
-            opt(g.model.clone()),
-            opt(kind),
-            opt(g.driver.clone()),
-            opt_bytes(g.memory_total_bytes),
-            opt_bytes(g.memory_used_bytes),
-            opt(g.utilization_percent.map(|u| format!("{u:.0}%"))),
-            opt(g.temperature_celsius.map(|t| format!("{t:.0}°C"))),
-            opt(power),
-            opt(pcie),
-            opt(g.drm_card.clone()),
-        ]);
-    }
-    let mut out = t.render();
+    let mut out = table(gpus, true);
     for g in gpus.iter().filter(|g| !g.notes.is_empty()) {
         out += &format!("\n{} notes:\n", g.pci_address);
         for n in &g.notes {
@@ -94,6 +68,45 @@ pub fn render(gpus: &[Gpu]) -> String {
         }
     }
     out
+}
+
+/// The GPU table: address, vendor, model, kind, driver, memory, use and temperature; `wide`
+/// adds power, PCIe link and DRM card (`gpus` shows them, the profile's summary does not).
+pub fn table(gpus: &[Gpu], wide: bool) -> String {
+    const WIDE: [&str; 3] = ["POWER", "PCIE", "DRM"];
+    let mut header = vec!["GPU", "VENDOR", "MODEL", "KIND", "DRIVER", "MEMORY", "USED", "BUSY", "TEMP"];
+    if wide {
+        header.extend(WIDE);
+    }
+    let mut t = Table::new(&header);
+    for g in gpus {
+        let mut row = vec![
+            g.pci_address.clone(),
+            opt(g.vendor.clone()),
+            opt(g.model.clone()),
+            opt(g.kind.and_then(snake_name)),
+            opt(g.driver.clone()),
+            opt_bytes(g.memory_total_bytes),
+            opt_bytes(g.memory_used_bytes),
+            opt(g.utilization_percent.map(|u| format!("{u:.0}%"))),
+            opt(g.temperature_celsius.map(|t| format!("{t:.0}°C"))),
+        ];
+        if wide {
+            row.extend(wide_cells(g));
+        }
+        t.row(row);
+    }
+    t.render()
+}
+
+/// Power draw (of the limit), PCIe link and DRM card of one GPU.
+fn wide_cells(g: &Gpu) -> [String; 3] {
+    let pcie = g.pcie.as_ref().map(|l| format!("gen{} x{}", opt(l.current_generation), opt(l.current_width)));
+    let power = g.power_draw_watts.map(|w| match g.power_limit_watts {
+        Some(limit) => format!("{w:.0}/{limit:.0} W"),
+        None => format!("{w:.0} W"),
+    });
+    [opt(power), opt(pcie), opt(g.drm_card.clone())]
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 pub mod assets;
 #[cfg(native_linux)]
 pub mod capture;
+pub mod duration;
 #[cfg(native_linux)]
 pub mod ebpf;
 pub mod gpus;

@@ -2,7 +2,7 @@
 
 use super::Global;
 use super::output::{Table, bytes, key_values, opt, opt_bytes, snake_name};
-use hypermesh_os::model::{AllowedSource, Memory};
+use hypermesh_os::model::{AllowedSource, Cpu, Memory, Network, Numa, Platform, Storage};
 use hypermesh_os::{HostProfile, Section, cpulist, detect};
 use std::process::ExitCode;
 
@@ -81,185 +81,27 @@ fn list_or_none(cpus: &[u32]) -> String {
 pub fn render(p: &HostProfile) -> String {
     let mut out = String::new();
     if let Some(pl) = &p.platform {
-        out += &key_values(
-            "Platform",
-            &[
-                ("os", opt(pl.distro.clone().or(Some(pl.os.clone())))),
-                ("kernel", opt(pl.kernel.clone())),
-                ("arch", opt(pl.arch.clone())),
-                ("hostname", opt(pl.hostname.clone())),
-                ("uptime", opt(pl.uptime_seconds.map(|u| format!("{:.1} h", u / 3600.0)))),
-                (
-                    "virtualization",
-                    with_source(pl.virtualization.as_deref(), pl.virtualization_source.as_deref()),
-                ),
-                ("container", with_source(pl.container.as_deref(), pl.container_source.as_deref())),
-            ],
-        );
-        out.push('\n');
+        out += &platform(pl);
     }
     if let Some(c) = &p.cpu {
-        out += &key_values(
-            "CPU",
-            &[
-                ("model", opt(c.model.clone())),
-                ("vendor", opt(c.vendor.clone())),
-                ("packages", c.packages.to_string()),
-                ("cores", c.cores.to_string()),
-                ("logical cpus", format!("{} (online {})", c.logical_cpus, cpulist::format_list(&c.online))),
-                ("threads/core", c.threads_per_core.to_string()),
-                ("offline cpus", list_or_none(&c.offline)),
-                ("isolated cpus", list_or_none(&c.isolated)),
-                ("allowed cpus", allowed(c.allowed.as_deref(), c.allowed_source.as_ref())),
-                (
-                    "frequency",
-                    c.frequency
-                        .as_ref()
-                        .map(|f| {
-                            format!(
-                                "{} - {} MHz",
-                                opt(f.min_khz.map(|k| k / 1000)),
-                                opt(f.max_khz.map(|k| k / 1000))
-                            )
-                        })
-                        .unwrap_or_else(|| "-".into()),
-                ),
-                ("flags", format!("{} flags", c.flags.len())),
-            ],
-        );
-        if !c.caches.is_empty() {
-            // One row per group of equal level, type and size, with the CPUs it serves.
-            let mut t = Table::new(&["  CACHE", "TYPE", "SIZE", "INSTANCES", "CPUS"]);
-            for cache in &c.caches {
-                t.row(vec![
-                    format!("  L{}", cache.level),
-                    cache.kind.clone(),
-                    opt_bytes(cache.size_bytes),
-                    cache.instances.to_string(),
-                    cpulist::format_list(&cache.cpus),
-                ]);
-            }
-            out += &t.render();
-        }
-        if c.kinds.len() > 1 {
-            let mut t = Table::new(&["  KIND", "CPUS", "CORES", "MAX MHZ"]);
-            for k in &c.kinds {
-                t.row(vec![
-                    format!("  {}", k.name),
-                    cpulist::format_list(&k.cpus),
-                    k.cores.to_string(),
-                    opt(k.max_frequency_khz.map(|f| f / 1000)),
-                ]);
-            }
-            out += &t.render();
-        }
-        out.push('\n');
+        out += &cpu(c);
     }
     if let Some(n) = &p.numa {
-        let mut t = Table::new(&["NUMA NODE", "CPUS", "MEMORY"]);
-        for node in &n.nodes {
-            let mut cpus = cpulist::format_list(&node.cpus);
-            if !node.offline_cpus.is_empty() {
-                cpus += &format!(" (offline {})", cpulist::format_list(&node.offline_cpus));
-            }
-            t.row(vec![node.id.to_string(), cpus, opt_bytes(node.memory_total_bytes)]);
-        }
-        out += &t.render();
-        out +=
-            &format!("allowed nodes: {}\n", allowed(n.allowed_nodes.as_deref(), n.allowed_source.as_ref()));
-        out.push('\n');
+        out += &numa(n);
     }
     if let Some(m) = &p.memory {
-        out += &key_values(
-            "Memory",
-            &[
-                ("total", bytes(m.total_bytes)),
-                (
-                    "available",
-                    m.available_bytes.map(bytes).unwrap_or_else(|| {
-                        format!("unavailable ({})", m.available_note.as_deref().unwrap_or("not reported"))
-                    }),
-                ),
-                ("swap", opt_bytes(m.swap_total_bytes)),
-                (
-                    "huge pages",
-                    m.hugepages
-                        .iter()
-                        .map(|h| format!("{} × {}", h.total, bytes(h.page_size_bytes)))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                ),
-                ("transparent hugepages", opt(m.transparent_hugepage.clone())),
-            ],
-        );
-        out += &memory_parts(m);
-        out.push('\n');
+        out += &memory(m);
     }
     if let Some(s) = &p.storage {
-        let mut t = Table::new(&["DISK", "KIND", "SIZE", "MODEL", "PARTITIONS"]);
-        for d in &s.block_devices {
-            let kind = snake_name(d.kind).unwrap_or_default();
-            t.row(vec![
-                d.name.clone(),
-                kind,
-                opt_bytes(d.size_bytes),
-                opt(d.model.clone()),
-                d.partitions.len().to_string(),
-            ]);
-        }
-        out += &t.render();
-        out.push('\n');
-        let mut t = Table::new(&["MOUNT", "TYPE", "DEVICE", "SIZE", "AVAILABLE"]);
-        for f in &s.filesystems {
-            t.row(vec![
-                f.mount_point.clone(),
-                f.fs_type.clone(),
-                f.device.clone(),
-                opt_bytes(f.total_bytes),
-                opt_bytes(f.available_bytes),
-            ]);
-        }
-        out += &t.render();
-        out.push('\n');
+        out += &storage(s);
     }
     if let Some(n) = &p.network {
-        let mut t = Table::new(&["INTERFACE", "STATE", "MAC", "MTU", "SPEED", "KIND", "ADDRESSES"]);
-        for i in &n.interfaces {
-            let mut addrs = i.ipv4.clone();
-            addrs.extend(i.ipv6.iter().cloned());
-            t.row(vec![
-                i.name.clone(),
-                opt(i.oper_state.clone()),
-                opt(i.mac.clone()),
-                opt(i.mtu),
-                i.speed_mbps.map(|s| format!("{s} Mb/s")).unwrap_or_else(|| "-".into()),
-                opt(i.kind.clone()),
-                addrs.join(" "),
-            ]);
-        }
-        out += &t.render();
-        out.push('\n');
+        out += &network(n);
     }
     if p.gpus.is_empty() {
         out += "GPUs: none found\n";
     } else {
-        let mut t =
-            Table::new(&["GPU", "VENDOR", "MODEL", "KIND", "DRIVER", "MEMORY", "USED", "BUSY", "TEMP"]);
-        for g in &p.gpus {
-            let kind = g.kind.and_then(snake_name);
-            t.row(vec![
-                g.pci_address.clone(),
-                opt(g.vendor.clone()),
-                opt(g.model.clone()),
-                opt(kind),
-                opt(g.driver.clone()),
-                opt_bytes(g.memory_total_bytes),
-                opt_bytes(g.memory_used_bytes),
-                opt(g.utilization_percent.map(|u| format!("{u:.0}%"))),
-                opt(g.temperature_celsius.map(|t| format!("{t:.0}°C"))),
-            ]);
-        }
-        out += &t.render();
+        out += &super::gpus::table(&p.gpus, false);
     }
     if !p.errors.is_empty() {
         out += "\nCould not read:\n";
@@ -267,6 +109,189 @@ pub fn render(p: &HostProfile) -> String {
             out += &format!("  {e}\n");
         }
     }
+    out
+}
+
+/// The platform section: OS, kernel, virtualization, container.
+fn platform(pl: &Platform) -> String {
+    let mut out = String::new();
+    out += &key_values(
+        "Platform",
+        &[
+            ("os", opt(pl.distro.clone().or(Some(pl.os.clone())))),
+            ("kernel", opt(pl.kernel.clone())),
+            ("arch", opt(pl.arch.clone())),
+            ("hostname", opt(pl.hostname.clone())),
+            ("uptime", opt(pl.uptime_seconds.map(|u| format!("{:.1} h", u / 3600.0)))),
+            (
+                "virtualization",
+                with_source(pl.virtualization.as_deref(), pl.virtualization_source.as_deref()),
+            ),
+            ("container", with_source(pl.container.as_deref(), pl.container_source.as_deref())),
+        ],
+    );
+    out.push('\n');
+    out
+}
+
+/// The CPU section, with its cache and core-kind tables.
+fn cpu(c: &Cpu) -> String {
+    let mut out = String::new();
+    out += &key_values(
+        "CPU",
+        &[
+            ("model", opt(c.model.clone())),
+            ("vendor", opt(c.vendor.clone())),
+            ("packages", c.packages.to_string()),
+            ("cores", c.cores.to_string()),
+            ("logical cpus", format!("{} (online {})", c.logical_cpus, cpulist::format_list(&c.online))),
+            ("threads/core", c.threads_per_core.to_string()),
+            ("offline cpus", list_or_none(&c.offline)),
+            ("isolated cpus", list_or_none(&c.isolated)),
+            ("allowed cpus", allowed(c.allowed.as_deref(), c.allowed_source.as_ref())),
+            (
+                "frequency",
+                c.frequency
+                    .as_ref()
+                    .map(|f| {
+                        format!(
+                            "{} - {} MHz",
+                            opt(f.min_khz.map(|k| k / 1000)),
+                            opt(f.max_khz.map(|k| k / 1000))
+                        )
+                    })
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            ("flags", format!("{} flags", c.flags.len())),
+        ],
+    );
+    if !c.caches.is_empty() {
+        // One row per group of equal level, type and size, with the CPUs it serves.
+        let mut t = Table::new(&["  CACHE", "TYPE", "SIZE", "INSTANCES", "CPUS"]);
+        for cache in &c.caches {
+            t.row(vec![
+                format!("  L{}", cache.level),
+                cache.kind.clone(),
+                opt_bytes(cache.size_bytes),
+                cache.instances.to_string(),
+                cpulist::format_list(&cache.cpus),
+            ]);
+        }
+        out += &t.render();
+    }
+    if c.kinds.len() > 1 {
+        let mut t = Table::new(&["  KIND", "CPUS", "CORES", "MAX MHZ"]);
+        for k in &c.kinds {
+            t.row(vec![
+                format!("  {}", k.name),
+                cpulist::format_list(&k.cpus),
+                k.cores.to_string(),
+                opt(k.max_frequency_khz.map(|f| f / 1000)),
+            ]);
+        }
+        out += &t.render();
+    }
+    out.push('\n');
+    out
+}
+
+/// The NUMA table and the allowed nodes.
+fn numa(n: &Numa) -> String {
+    let mut out = String::new();
+    let mut t = Table::new(&["NUMA NODE", "CPUS", "MEMORY"]);
+    for node in &n.nodes {
+        let mut cpus = cpulist::format_list(&node.cpus);
+        if !node.offline_cpus.is_empty() {
+            cpus += &format!(" (offline {})", cpulist::format_list(&node.offline_cpus));
+        }
+        t.row(vec![node.id.to_string(), cpus, opt_bytes(node.memory_total_bytes)]);
+    }
+    out += &t.render();
+    out += &format!("allowed nodes: {}\n", allowed(n.allowed_nodes.as_deref(), n.allowed_source.as_ref()));
+    out.push('\n');
+    out
+}
+
+/// The memory section and its parts.
+fn memory(m: &Memory) -> String {
+    let mut out = String::new();
+    out += &key_values(
+        "Memory",
+        &[
+            ("total", bytes(m.total_bytes)),
+            (
+                "available",
+                m.available_bytes.map(bytes).unwrap_or_else(|| {
+                    format!("unavailable ({})", m.available_note.as_deref().unwrap_or("not reported"))
+                }),
+            ),
+            ("swap", opt_bytes(m.swap_total_bytes)),
+            (
+                "huge pages",
+                m.hugepages
+                    .iter()
+                    .map(|h| format!("{} × {}", h.total, bytes(h.page_size_bytes)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            ("transparent hugepages", opt(m.transparent_hugepage.clone())),
+        ],
+    );
+    out += &memory_parts(m);
+    out.push('\n');
+    out
+}
+
+/// The disk and filesystem tables.
+fn storage(s: &Storage) -> String {
+    let mut out = String::new();
+    let mut t = Table::new(&["DISK", "KIND", "SIZE", "MODEL", "PARTITIONS"]);
+    for d in &s.block_devices {
+        let kind = snake_name(d.kind).unwrap_or_default();
+        t.row(vec![
+            d.name.clone(),
+            kind,
+            opt_bytes(d.size_bytes),
+            opt(d.model.clone()),
+            d.partitions.len().to_string(),
+        ]);
+    }
+    out += &t.render();
+    out.push('\n');
+    let mut t = Table::new(&["MOUNT", "TYPE", "DEVICE", "SIZE", "AVAILABLE"]);
+    for f in &s.filesystems {
+        t.row(vec![
+            f.mount_point.clone(),
+            f.fs_type.clone(),
+            f.device.clone(),
+            opt_bytes(f.total_bytes),
+            opt_bytes(f.available_bytes),
+        ]);
+    }
+    out += &t.render();
+    out.push('\n');
+    out
+}
+
+/// The interface table.
+fn network(n: &Network) -> String {
+    let mut out = String::new();
+    let mut t = Table::new(&["INTERFACE", "STATE", "MAC", "MTU", "SPEED", "KIND", "ADDRESSES"]);
+    for i in &n.interfaces {
+        let mut addrs = i.ipv4.clone();
+        addrs.extend(i.ipv6.iter().cloned());
+        t.row(vec![
+            i.name.clone(),
+            opt(i.oper_state.clone()),
+            opt(i.mac.clone()),
+            opt(i.mtu),
+            i.speed_mbps.map(|s| format!("{s} Mb/s")).unwrap_or_else(|| "-".into()),
+            opt(i.kind.clone()),
+            addrs.join(" "),
+        ]);
+    }
+    out += &t.render();
+    out.push('\n');
     out
 }
 

@@ -1,23 +1,16 @@
 //! `/proc/cpuinfo` for x86, ARM (incl. legacy 32-bit layouts), POWER, s390x, RISC-V, MIPS and
 //! LoongArch: the processor identity and the per-CPU lines that sysfs does not have.
 
+use crate::model::Cpu;
+
 /// What `/proc/cpuinfo` says about the processors.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CpuInfo {
-    /// Vendor (`vendor_id`, or the decoded ARM implementer, `IBM` for POWER).
-    pub vendor: Option<String>,
-    /// Model name (`model name`, decoded ARM part, POWER `cpu`, RISC-V `uarch`...).
-    pub model: Option<String>,
-    /// x86 `cpu family`.
-    pub family: Option<u32>,
-    /// x86 `model` number.
-    pub model_id: Option<u32>,
-    /// x86 `stepping`.
-    pub stepping: Option<u32>,
-    /// `microcode` revision.
-    pub microcode: Option<String>,
-    /// ISA flags, sorted and de-duplicated.
-    pub flags: Vec<String>,
+    /// The processor identity, in the model's own fields: `vendor` (`vendor_id`, or the decoded
+    /// ARM implementer, `IBM` for POWER), `model` (`model name`, decoded ARM part, POWER `cpu`,
+    /// RISC-V `uarch`...), x86 `family`, `model_id` and `stepping`, `microcode`, and the ISA
+    /// `flags` sorted and de-duplicated; the other fields stay at their defaults.
+    pub cpu: Cpu,
     /// Per-processor lines.
     pub processors: Vec<ProcessorLines>,
 }
@@ -65,7 +58,7 @@ impl CpuInfo {
             }
         }
         info.processors.extend(current);
-        first.finish(&mut info);
+        first.finish(&mut info.cpu);
         info
     }
 
@@ -76,23 +69,20 @@ impl CpuInfo {
 
     /// True when `flag` is among the ISA flags.
     pub fn has_flag(&self, flag: &str) -> bool {
-        self.flags.binary_search_by(|f| f.as_str().cmp(flag)).is_ok()
+        self.cpu.flags.binary_search_by(|f| f.as_str().cmp(flag)).is_ok()
     }
 
     /// Architecture implied by the cpuinfo layout (for an alternate root, where uname would
     /// describe this machine instead of the captured one).
     pub fn arch_hint(&self, text_has: impl Fn(&str) -> bool) -> Option<&'static str> {
-        if self.has_flag("lm") && self.vendor.is_some() {
+        let vendor = self.cpu.vendor.as_deref();
+        if self.has_flag("lm") && vendor.is_some() {
             Some("x86_64")
-        } else if self
-            .vendor
-            .as_deref()
-            .is_some_and(|v| v.starts_with("Genuine") || v.starts_with("Authentic"))
-        {
+        } else if vendor.is_some_and(|v| v.starts_with("Genuine") || v.starts_with("Authentic")) {
             Some("i686")
         } else if text_has("CPU implementer") {
             if self.has_flag("asimd") || self.has_flag("fp") { Some("aarch64") } else { Some("arm") }
-        } else if self.vendor.as_deref() == Some("IBM/S390") {
+        } else if vendor == Some("IBM/S390") {
             Some("s390x")
         } else if text_has("isa\t\t: rv64") || text_has("isa\t: rv64") {
             Some("riscv64")
@@ -169,7 +159,7 @@ impl Fields {
         }
     }
 
-    fn finish(self, info: &mut CpuInfo) {
+    fn finish(self, cpu: &mut Cpu) {
         let arm_vendor =
             self.implementer.map(|i| arm_implementer_name(i).map_or(format!("0x{i:02x}"), str::to_string));
         let arm_model = match (self.implementer, self.part) {
@@ -177,18 +167,18 @@ impl Fields {
             _ => None,
         };
         let is_power = self.power_cpu.as_deref().is_some_and(|c| c.starts_with("POWER"));
-        info.vendor = self.vendor.or(arm_vendor).or_else(|| is_power.then(|| "IBM".to_string()));
-        info.model = arm_model
+        cpu.vendor = self.vendor.or(arm_vendor).or_else(|| is_power.then(|| "IBM".to_string()));
+        cpu.model = arm_model
             .or(self.model_name)
             .or(self.legacy_processor)
             .or(self.cpu_model)
             .or(self.power_cpu)
             .or(self.uarch)
             .or(self.s390_machine.map(|m| format!("IBM machine type {m}")));
-        info.family = self.family;
-        info.model_id = self.model_id;
-        info.stepping = self.stepping;
-        info.microcode = self.microcode;
+        cpu.family = self.family;
+        cpu.model_id = self.model_id;
+        cpu.stepping = self.stepping;
+        cpu.microcode = self.microcode;
         let mut flags: Vec<String> = match (self.flags, self.riscv_isa) {
             (Some(f), _) => f.split_whitespace().map(str::to_string).collect(),
             (None, Some(isa)) => {
@@ -198,7 +188,7 @@ impl Fields {
         };
         flags.sort_unstable();
         flags.dedup();
-        info.flags = flags;
+        cpu.flags = flags;
     }
 }
 
@@ -290,11 +280,11 @@ mod tests {
     #[test]
     fn x86_identity_and_per_cpu_lines() {
         let c = CpuInfo::parse(X86);
-        assert_eq!(c.vendor.as_deref(), Some("GenuineIntel"));
-        assert_eq!(c.model.as_deref(), Some("Intel(R) Xeon(R)"));
-        assert_eq!((c.family, c.model_id, c.stepping), (Some(6), Some(85), Some(7)));
-        assert_eq!(c.microcode.as_deref(), Some("0x1"));
-        assert_eq!(c.flags, ["avx", "fpu", "hypervisor", "lm"]);
+        assert_eq!(c.cpu.vendor.as_deref(), Some("GenuineIntel"));
+        assert_eq!(c.cpu.model.as_deref(), Some("Intel(R) Xeon(R)"));
+        assert_eq!((c.cpu.family, c.cpu.model_id, c.cpu.stepping), (Some(6), Some(85), Some(7)));
+        assert_eq!(c.cpu.microcode.as_deref(), Some("0x1"));
+        assert_eq!(c.cpu.flags, ["avx", "fpu", "hypervisor", "lm"]);
         assert!(c.has_flag("hypervisor") && !c.has_flag("hyper"));
         assert_eq!(c.processors.len(), 2);
         assert_eq!(c.processor(1).unwrap().mhz, Some(2400.5));
@@ -307,31 +297,31 @@ mod tests {
         let text = "Processor : ARMv7 Processor rev 5 (v7l)\nprocessor : 0\nBogoMIPS : 2400.00\n\n\
             processor : 1\n\nFeatures : swp half neon\nCPU implementer : 0x41\nCPU part : 0xc07\n";
         let c = CpuInfo::parse(text);
-        assert_eq!(c.vendor.as_deref(), Some("ARM"));
-        assert_eq!(c.model.as_deref(), Some("Cortex-A7"));
-        assert_eq!(c.flags, ["half", "neon", "swp"]);
+        assert_eq!(c.cpu.vendor.as_deref(), Some("ARM"));
+        assert_eq!(c.cpu.model.as_deref(), Some("Cortex-A7"));
+        assert_eq!(c.cpu.flags, ["half", "neon", "swp"]);
         assert_eq!(c.processors.iter().map(|p| p.id).collect::<Vec<_>>(), [0, 1]);
         assert_eq!(c.arch_hint(|s| text.contains(s)), Some("arm"));
         let unknown =
             CpuInfo::parse("processor : 0\nCPU implementer : 0x99\nCPU part : 0x001\nmodel name : X\n");
-        assert_eq!(unknown.vendor.as_deref(), Some("0x99"));
-        assert_eq!(unknown.model.as_deref(), Some("X"));
+        assert_eq!(unknown.cpu.vendor.as_deref(), Some("0x99"));
+        assert_eq!(unknown.cpu.model.as_deref(), Some("X"));
     }
 
     #[test]
     fn power_s390x_riscv() {
         let p = CpuInfo::parse("processor\t: 0\ncpu\t\t: POWER7 (architected)\nclock\t\t: 3000.000000MHz\n");
-        assert_eq!(p.vendor.as_deref(), Some("IBM"));
+        assert_eq!(p.cpu.vendor.as_deref(), Some("IBM"));
         assert_eq!(p.processors[0].mhz, Some(3000.0));
         let s = CpuInfo::parse(
             "vendor_id       : IBM/S390\nfeatures\t: esan3 zarch\nprocessor 0: version = FF,  machine = 2964\n\n\
              cpu number      : 0\nphysical id     : 2\ncore id         : 0\ncpu MHz dynamic : 5000\n",
         );
-        assert_eq!(s.model.as_deref(), Some("IBM machine type 2964"));
+        assert_eq!(s.cpu.model.as_deref(), Some("IBM machine type 2964"));
         assert_eq!(s.processors[0].package, Some(2));
         assert_eq!(s.processors[0].mhz, Some(5000.0));
         let r = CpuInfo::parse("processor\t: 0\nhart\t\t: 0\nisa\t\t: rv64imafdc_zicsr\n");
-        assert_eq!(r.flags, ["rv64imafdc", "zicsr"]);
+        assert_eq!(r.cpu.flags, ["rv64imafdc", "zicsr"]);
     }
 
     #[test]

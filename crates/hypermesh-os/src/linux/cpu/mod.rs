@@ -27,7 +27,7 @@ pub fn detect(root: &FsRoot, problems: &mut Problems) -> Result<Cpu> {
         }
     };
     let sets = CpuSets::read(root, &cpuinfo, problems)?;
-    let x86 = cpuinfo.family.is_some();
+    let x86 = cpuinfo.cpu.family.is_some();
     let clusters = !x86 || cpuinfo.has_flag("hybrid_cpu");
     let topology = topology::detect(root, &sets.online, &cpuinfo, clusters, problems);
     let caches = caches::detect(root, &sets.online, problems);
@@ -85,12 +85,6 @@ pub fn detect(root: &FsRoot, problems: &mut Problems) -> Result<Cpu> {
         })
         .collect();
     Ok(Cpu {
-        vendor: cpuinfo.vendor,
-        model: cpuinfo.model,
-        family: cpuinfo.family,
-        model_id: cpuinfo.model_id,
-        stepping: cpuinfo.stepping,
-        microcode: cpuinfo.microcode,
         packages: topology.packages,
         cores: topology.cores,
         logical_cpus: sets.online.len() as u32,
@@ -102,11 +96,13 @@ pub fn detect(root: &FsRoot, problems: &mut Problems) -> Result<Cpu> {
         isolated: sets.isolated,
         allowed,
         allowed_source,
-        flags: cpuinfo.flags,
         caches,
         kinds,
         frequency: frequency::range(&policies),
         logical,
+        // The identity read from cpuinfo: vendor, model, family, model_id, stepping,
+        // microcode, flags.
+        ..cpuinfo.cpu
     })
 }
 

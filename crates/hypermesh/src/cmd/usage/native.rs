@@ -5,7 +5,7 @@ use super::{Args, pct, per_sec};
 use crate::cmd::Global;
 use crate::cmd::output::{Table, bytes, key_values, opt, snake_name};
 use hypermesh_os::usage::filesystems::Filesystems;
-use hypermesh_os::usage::rates::{PsiRates, PsiReport, Rates};
+use hypermesh_os::usage::rates::{CpuRates, MemoryRates, PsiRates, PsiReport, Rates};
 use hypermesh_os::usage::{Report, Sampler, rates::CgroupReport};
 use std::io::Write;
 use std::process::ExitCode;
@@ -83,41 +83,71 @@ fn render_cgroup(c: &CgroupReport) -> String {
 pub fn render(r: &Rates, fs: Option<&Filesystems>) -> String {
     let mut out = format!("Interval {:.2} s\n\n", r.interval_seconds);
     if let Some(c) = &r.cpu {
-        let m = c.modes.unwrap_or_default();
-        out += &key_values(
-            "CPU",
-            &[
-                ("busy", format!("{} of {} online CPUs", pct(c.total_percent), c.online_cpus)),
-                (
-                    "modes",
-                    format!(
-                        "user {:.1}  nice {:.1}  system {:.1}  iowait {:.1}  irq {:.1}  softirq {:.1}  steal {:.1}  guest {:.1}",
-                        m.user, m.nice, m.system, m.iowait, m.irq, m.softirq, m.steal, m.guest
-                    ),
-                ),
-                ("context switches", format!("{}/s", num(c.context_switches_per_sec))),
-                ("interrupts", format!("{}/s", num(c.interrupts_per_sec))),
-                ("tasks", format!("{} running, {} blocked", opt(c.procs_running), opt(c.procs_blocked))),
-            ],
-        );
-        let mut t = Table::new(&["  CPU", "BUSY", "USER", "SYSTEM", "IOWAIT", "STEAL"]);
-        for p in &c.per_cpu {
-            let m = p.modes;
-            t.row(vec![
-                format!("  cpu{}", p.cpu),
-                pct(p.total_percent),
-                pct(m.map(|m| m.user)),
-                pct(m.map(|m| m.system)),
-                pct(m.map(|m| m.iowait)),
-                pct(m.map(|m| m.steal)),
-            ]);
-        }
-        out += &t.render();
-        out.push('\n');
+        out += &cpu_part(c);
     }
     if let Some(l) = &r.load {
         out += &format!("Load average  {:.2} {:.2} {:.2}\n\n", l.one, l.five, l.fifteen);
     }
+    out += &pressure_part(r);
+    if let Some(m) = &r.memory {
+        out += &memory_part(m);
+    }
+    out += &disks_part(r);
+    out += &network_part(r);
+    out += &render_cgroup(&r.cgroup);
+    if let Some(fs) = fs {
+        out.push('\n');
+        out += &filesystems_part(fs);
+    }
+    if !r.errors.is_empty() {
+        out += "\nCould not read:\n";
+        for e in &r.errors {
+            out += &format!("  {}: {}\n", e.source, e.message);
+        }
+    }
+    out
+}
+
+/// Busy share, modes, switches and tasks, and the per-CPU table.
+fn cpu_part(c: &CpuRates) -> String {
+    let mut out = String::new();
+    let m = c.modes.unwrap_or_default();
+    out += &key_values(
+        "CPU",
+        &[
+            ("busy", format!("{} of {} online CPUs", pct(c.total_percent), c.online_cpus)),
+            (
+                "modes",
+                format!(
+                    "user {:.1}  nice {:.1}  system {:.1}  iowait {:.1}  irq {:.1}  softirq {:.1}  steal {:.1}  guest {:.1}",
+                    m.user, m.nice, m.system, m.iowait, m.irq, m.softirq, m.steal, m.guest
+                ),
+            ),
+            ("context switches", format!("{}/s", num(c.context_switches_per_sec))),
+            ("interrupts", format!("{}/s", num(c.interrupts_per_sec))),
+            ("tasks", format!("{} running, {} blocked", opt(c.procs_running), opt(c.procs_blocked))),
+        ],
+    );
+    let mut t = Table::new(&["  CPU", "BUSY", "USER", "SYSTEM", "IOWAIT", "STEAL"]);
+    for p in &c.per_cpu {
+        let m = p.modes;
+        t.row(vec![
+            format!("  cpu{}", p.cpu),
+            pct(p.total_percent),
+            pct(m.map(|m| m.user)),
+            pct(m.map(|m| m.system)),
+            pct(m.map(|m| m.iowait)),
+            pct(m.map(|m| m.steal)),
+        ]);
+    }
+    out += &t.render();
+    out.push('\n');
+    out
+}
+
+/// The pressure (PSI) table, and why each missing resource is missing.
+fn pressure_part(r: &Rates) -> String {
+    let mut out = String::new();
     let mut t = Table::new(&[
         "PRESSURE", "SOME10", "SOME60", "SOME300", "SOME NOW", "FULL10", "FULL60", "FULL300", "FULL NOW",
     ]);
@@ -131,32 +161,42 @@ pub fn render(r: &Rates, fs: Option<&Filesystems>) -> String {
         }
     }
     out.push('\n');
-    if let Some(m) = &r.memory {
-        let mut pairs = Vec::new();
-        if let Some(now) = &m.now {
-            pairs.push(("used", format!("{} of {}", bytes(now.used_bytes), bytes(now.total_bytes))));
-            pairs.push(("available", bytes(now.available_bytes)));
-            pairs.push(("cached", bytes(now.cached_bytes)));
-            pairs.push((
-                "swap used",
-                format!("{} of {}", bytes(now.swap_used_bytes), bytes(now.swap_total_bytes)),
-            ));
-        }
+    out
+}
+
+/// Memory in use, faults, swapping and paging.
+fn memory_part(m: &MemoryRates) -> String {
+    let mut out = String::new();
+    let mut pairs = Vec::new();
+    if let Some(now) = &m.now {
+        pairs.push(("used", format!("{} of {}", bytes(now.used_bytes), bytes(now.total_bytes))));
+        pairs.push(("available", bytes(now.available_bytes)));
+        pairs.push(("cached", bytes(now.cached_bytes)));
         pairs.push((
-            "page faults",
-            format!("{}/s ({}/s major)", num(m.page_faults_per_sec), num(m.major_faults_per_sec)),
+            "swap used",
+            format!("{} of {}", bytes(now.swap_used_bytes), bytes(now.swap_total_bytes)),
         ));
-        pairs.push((
-            "swap in/out",
-            format!("{} / {} pages/s", num(m.swap_in_pages_per_sec), num(m.swap_out_pages_per_sec)),
-        ));
-        pairs.push((
-            "paging in/out",
-            format!("{} / {}", per_sec(m.page_in_bytes_per_sec), per_sec(m.page_out_bytes_per_sec)),
-        ));
-        out += &key_values("Memory", &pairs);
-        out.push('\n');
     }
+    pairs.push((
+        "page faults",
+        format!("{}/s ({}/s major)", num(m.page_faults_per_sec), num(m.major_faults_per_sec)),
+    ));
+    pairs.push((
+        "swap in/out",
+        format!("{} / {} pages/s", num(m.swap_in_pages_per_sec), num(m.swap_out_pages_per_sec)),
+    ));
+    pairs.push((
+        "paging in/out",
+        format!("{} / {}", per_sec(m.page_in_bytes_per_sec), per_sec(m.page_out_bytes_per_sec)),
+    ));
+    out += &key_values("Memory", &pairs);
+    out.push('\n');
+    out
+}
+
+/// The disk table with its total row.
+fn disks_part(r: &Rates) -> String {
+    let mut out = String::new();
     let mut t = Table::new(&["DISK", "KIND", "READ", "WRITE", "R/S", "W/S", "LATENCY", "UTIL", "QUEUE"]);
     for d in &r.disks {
         let kind = snake_name(d.kind);
@@ -183,6 +223,12 @@ pub fn render(r: &Rates, fs: Option<&Filesystems>) -> String {
     ]);
     out += &t.render();
     out.push('\n');
+    out
+}
+
+/// The interface table.
+fn network_part(r: &Rates) -> String {
+    let mut out = String::new();
     let mut t = Table::new(&["INTERFACE", "RX", "TX", "RX PKT/S", "TX PKT/S", "ERRORS/S", "DROPS/S"]);
     for n in &r.network {
         let sum = |a: Option<f64>, b: Option<f64>| Some(a? + b?);
@@ -198,30 +244,26 @@ pub fn render(r: &Rates, fs: Option<&Filesystems>) -> String {
     }
     out += &t.render();
     out.push('\n');
-    out += &render_cgroup(&r.cgroup);
-    if let Some(fs) = fs {
-        out.push('\n');
-        let mut t = Table::new(&["MOUNT", "TYPE", "SIZE", "USED", "FREE", "USE%"]);
-        for f in &fs.mounts {
-            t.row(vec![
-                f.mount_point.clone(),
-                f.fs_type.clone(),
-                bytes(f.total_bytes),
-                bytes(f.used_bytes),
-                bytes(f.free_bytes),
-                pct(f.used_percent),
-            ]);
-        }
-        for s in &fs.skipped {
-            t.row(vec![s.mount_point.clone(), s.fs_type.clone(), format!("({})", s.reason)]);
-        }
-        out += &t.render();
+    out
+}
+
+/// Space per mounted filesystem, and the mounts skipped with why.
+fn filesystems_part(fs: &Filesystems) -> String {
+    let mut out = String::new();
+    let mut t = Table::new(&["MOUNT", "TYPE", "SIZE", "USED", "FREE", "USE%"]);
+    for f in &fs.mounts {
+        t.row(vec![
+            f.mount_point.clone(),
+            f.fs_type.clone(),
+            bytes(f.total_bytes),
+            bytes(f.used_bytes),
+            bytes(f.free_bytes),
+            pct(f.used_percent),
+        ]);
     }
-    if !r.errors.is_empty() {
-        out += "\nCould not read:\n";
-        for e in &r.errors {
-            out += &format!("  {}: {}\n", e.source, e.message);
-        }
+    for s in &fs.skipped {
+        t.row(vec![s.mount_point.clone(), s.fs_type.clone(), format!("({})", s.reason)]);
     }
+    out += &t.render();
     out
 }
