@@ -1,11 +1,13 @@
 //! Helpers for the workspace's tests and benches: skipping with a reason, the shared fixture
-//! archives, and the median of timings.
+//! archives, the median of timings, and a real Prometheus server.
 //!
 //! A test that needs root or a kernel feature calls [`skip`] when it cannot run. Elsewhere it
 //! prints the reason and returns; under `.ci/run` (which sets `HYPERMESH_REQUIRE_ALL=1`) the skip
 //! becomes a failure, so CI never passes by skipping.
 
 use std::path::{Path, PathBuf};
+
+pub mod prometheus;
 
 /// Variable that turns every [`skip`] into a failure.
 pub const REQUIRE_ALL_VAR: &str = "HYPERMESH_REQUIRE_ALL";

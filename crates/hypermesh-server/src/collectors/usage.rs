@@ -6,11 +6,15 @@
 //! PSI on this kernel, no cgroup found) leaves its families out and shows as
 //! `hypermesh_usage_source_up{source} 0`; the collector fails only when CPU, memory, disks and
 //! network all fail. Totals that do not change (MemTotal, swap size) are the inventory's.
+//! Filesystem space (statvfs of each local mount; network and FUSE mounts are never asked, as
+//! their statvfs can hang) is read on each scrape too, on the live host only.
 
 use crate::collector::{CollectError, Collector};
 use crate::rows::{CounterRows, GaugeRows, Labels, snake_name};
 use crate::sources::Sources;
+use hypermesh_os::FsRoot;
 use hypermesh_os::usage::diskstats::DiskCounters;
+use hypermesh_os::usage::filesystems::{self, FsUsage};
 use hypermesh_os::usage::netdev::NetCounters;
 use hypermesh_os::usage::stat::CpuTimes;
 use hypermesh_os::usage::{PSI_RESOURCES, Sample};
@@ -47,12 +51,12 @@ impl Collector for Usage {
     }
 
     fn collect(&self, registry: &mut Registry) -> Result<(), CollectError> {
-        self.sources.usage.read(|_, _, now| self.register(registry, now))
+        self.sources.usage.read(|root, _, now| self.register(registry, root, now))
     }
 }
 
 impl Usage {
-    fn register(&self, r: &mut Registry, s: &Sample) -> Result<(), CollectError> {
+    fn register(&self, r: &mut Registry, root: &FsRoot, s: &Sample) -> Result<(), CollectError> {
         let mut up = Vec::new();
         let mut failed = Vec::new();
         let mut source = |name: &'static str, ok: bool, why: Option<String>| {
@@ -165,6 +169,15 @@ impl Usage {
             }
             Err(_) => source("cgroup", false, None),
         }
+        if root.is_host() {
+            match filesystems::read(root) {
+                Ok(fs) => {
+                    filesystem_space(r, &fs.mounts);
+                    source("filesystems", true, None);
+                }
+                Err(e) => source("filesystems", false, Some(e.to_string())),
+            }
+        }
         r.register("usage_source_up", "Whether a usage source could be read this scrape", GaugeRows::new(up));
         if s.stat.is_err() && s.memory.is_err() && s.disks.is_err() && s.network.is_err() {
             return Err(failed.join("; ").into());
@@ -256,6 +269,29 @@ fn network(r: &mut Registry, ifaces: &[NetCounters]) {
         let rows = ifaces.iter().map(|n| (vec![("device", n.name.clone())], field(n)));
         counters(r, name, help, rows);
     }
+}
+
+/// Used and available bytes per filesystem, labelled as the inventory's `filesystem_size_bytes`.
+fn filesystem_space(r: &mut Registry, mounts: &[FsUsage]) {
+    let labels = |m: &FsUsage| {
+        vec![
+            ("device", m.source.clone()),
+            ("mountpoint", m.mount_point.clone()),
+            ("fstype", m.fs_type.clone()),
+        ]
+    };
+    gauges(
+        r,
+        "filesystem_used_bytes",
+        "Bytes in use on a filesystem (statvfs: blocks - free blocks, as df counts them)",
+        mounts.iter().map(|m| (labels(m), m.used_bytes)),
+    );
+    gauges(
+        r,
+        "filesystem_avail_bytes",
+        "Bytes of a filesystem available to unprivileged users (statvfs f_bavail)",
+        mounts.iter().map(|m| (labels(m), m.free_bytes)),
+    );
 }
 
 /// A sample value: integers for counts and bytes, floats for seconds.
