@@ -26,6 +26,7 @@ pub mod portable;
 pub mod profile;
 #[cfg(native_linux)]
 pub mod root;
+pub mod select;
 #[cfg(native_linux)]
 pub mod synthetic;
 pub mod testing;

@@ -6,7 +6,7 @@
 #![cfg(not(native_linux))]
 
 use hypermesh_os::portable::PortableSampler;
-use hypermesh_os::portable::select;
+use hypermesh_os::select;
 use hypermesh_os::{Section, detect};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -5,14 +5,13 @@
 //! sysinfo is maintained and tested by its authors on each of those systems, so nothing here is
 //! platform-specific: this module compiles and runs on Linux exactly as it would elsewhere. What
 //! sysinfo cannot tell is left `None` and named in a problem of its section, never guessed.
-//! It reads the live host only; an alternate root (`--root`) is refused by [`select::open`].
+//! It reads the live host only; an alternate root (`--root`) is refused by [`crate::select::open`].
 
 mod cpu;
 mod gpu;
 mod memory;
 mod network;
 mod platform;
-pub mod select;
 mod storage;
 pub mod usage;
 

@@ -93,7 +93,7 @@ impl AssetOptions {
         let config = self.config()?;
         let live = match global.backend_kind()? {
             #[cfg(native_linux)]
-            hypermesh_os::portable::select::BackendKind::Native => self.native_live(global)?,
+            hypermesh_os::select::BackendKind::Native => self.native_live(global)?,
             // Without `native_linux` the portable backend is the only one.
             _ => self.portable_live()?,
         };

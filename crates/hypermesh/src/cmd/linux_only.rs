@@ -16,7 +16,7 @@ macro_rules! linux_only_command {
 
             /// Fails: the command is not compiled on this platform.
             pub fn run(_: &crate::cmd::Global, _: &Args) -> anyhow::Result<std::process::ExitCode> {
-                Err(hypermesh_os::portable::select::linux_only($what).into())
+                Err(hypermesh_os::select::linux_only($what).into())
             }
         }
     };

@@ -27,7 +27,7 @@ pub use linux_only::{capture, ebpf, health, serve, top};
 
 use anyhow::Context;
 use hypermesh_os::Backend;
-use hypermesh_os::portable::select::{self, BackendKind};
+use hypermesh_os::select::{self, BackendKind};
 use std::path::PathBuf;
 
 /// Options that apply to every subcommand.

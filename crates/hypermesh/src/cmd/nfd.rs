@@ -48,5 +48,5 @@ fn ebpf_labels(global: &Global) -> anyhow::Result<Vec<(String, String)>> {
 /// No eBPF here: the probe is Linux-only.
 #[cfg(not(native_linux))]
 fn ebpf_labels(_: &Global) -> anyhow::Result<Vec<(String, String)>> {
-    Err(hypermesh_os::portable::select::linux_only("the eBPF probe").into())
+    Err(hypermesh_os::select::linux_only("the eBPF probe").into())
 }

@@ -28,7 +28,7 @@ pub struct Args {
 pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     match global.backend_kind()? {
         #[cfg(native_linux)]
-        hypermesh_os::portable::select::BackendKind::Native => native::run(global, args),
+        hypermesh_os::select::BackendKind::Native => native::run(global, args),
         // Without `native_linux` the portable backend is the only one.
         _ => portable::run(args),
     }

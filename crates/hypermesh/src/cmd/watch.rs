@@ -24,7 +24,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<ExitCode> {
     })?;
     let mut reading = match global.backend_kind()? {
         #[cfg(native_linux)]
-        hypermesh_os::portable::select::BackendKind::Native => native(global, args.json)?,
+        hypermesh_os::select::BackendKind::Native => native(global, args.json)?,
         // Without `native_linux` the portable backend is the only one.
         _ => portable_readings(args.json)?,
     };

@@ -2,8 +2,8 @@
 //! for. This is the only place that depends on the target OS; "Linux" here means the
 //! `native_linux` cfg (see `build-support/native_linux.rs`).
 
-use super::PortableBackend;
 use crate::error::{Error, Result};
+use crate::portable::PortableBackend;
 use crate::profile::Backend;
 use std::fmt;
 use std::path::Path;
