@@ -1,4 +1,4 @@
-//! `hypermesh serve`: the node agent's HTTP face, and its Kubernetes labels.
+//! `hypermesh serve`: the node agent's HTTP face.
 //!
 //! - [`collector`]: the [`Collector`](collector::Collector) trait, one per `/metrics` section,
 //!   and the [`Scraper`](collector::Scraper) that runs them with per-collector duration and
@@ -11,11 +11,10 @@
 //! - [`config`]: exporter-toolkit style web config (TLS, basic auth users), validated at load.
 //! - [`server`]: the listener: connection limits, header limits and timeouts, TLS, graceful
 //!   shutdown; [`conns`]: which connection to shed when full; [`stall`]: the write timeout.
-//! - [`nfd`]: node-feature-discovery labels from a host profile.
 //!
-//! Only [`nfd`] exists without the `native_linux` cfg (other systems, or the portable-only check
+//! Nothing here exists without the `native_linux` cfg (other systems, or the portable-only check
 //! build; see `build-support/native_linux.rs`): the server reads the native usage sampler,
-//! `FsRoot` and the eBPF layer, which are Linux-only, and `nfd` then has no eBPF labels.
+//! `FsRoot` and the eBPF layer, which are Linux-only.
 
 #[cfg(native_linux)]
 pub mod auth;
@@ -29,7 +28,6 @@ pub mod config;
 pub mod conns;
 #[cfg(native_linux)]
 pub mod http;
-pub mod nfd;
 #[cfg(native_linux)]
 pub mod rows;
 #[cfg(native_linux)]

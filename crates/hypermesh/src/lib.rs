@@ -1,9 +1,11 @@
 //! `hypermesh`: what this host has, how busy it is, and what its kernel can run.
 //!
-//! A library only so that the command-line definition can be read by `cargo xtask dist`, which
-//! generates the man pages and shell completions from it; the binary is `src/main.rs`.
+//! A library so that the command-line definition can be read by `cargo xtask dist`, which
+//! generates the man pages and shell completions from it, and so that tests reach [`nfd`]; the
+//! binary is `src/main.rs`.
 
 mod cmd;
+pub mod nfd;
 
 use clap::{Parser, Subcommand};
 use cmd::Deferred;

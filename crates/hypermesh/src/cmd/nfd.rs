@@ -1,9 +1,9 @@
 //! `hypermesh nfd`: the node-feature-discovery feature file for this host.
 
 use super::Global;
+use crate::nfd;
 use anyhow::Context;
 use hypermesh_os::detect;
-use hypermesh_server::nfd;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
