@@ -306,7 +306,7 @@ fn real_machine_cpu_and_memory_assets() {
     let backend = LinuxBackend::new(FsRoot::host());
     let profile = detect(&backend, &[Section::Cpu, Section::Numa, Section::Memory]);
     if profile.cpu.is_none() || profile.memory.is_none() {
-        hypermesh_os::testing::skip("cpu/memory inventory not available from hypermesh-os yet");
+        hypermesh_testkit::skip("cpu/memory inventory not available from hypermesh-os yet");
         return;
     }
     let config = Config::default();

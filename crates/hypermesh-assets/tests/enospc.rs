@@ -61,12 +61,12 @@ fn no_space(e: &Error) -> bool {
 
 #[test]
 fn a_full_state_directory_gives_clear_errors_and_an_intact_ledger() {
-    if !hypermesh_os::testing::is_root() {
-        hypermesh_os::testing::skip("mounting a tmpfs needs root");
+    if !hypermesh_testkit::is_root() {
+        hypermesh_testkit::skip("mounting a tmpfs needs root");
         return;
     }
     let Some(fs) = Tmpfs::mount("1m") else {
-        hypermesh_os::testing::skip("cannot mount a tmpfs here");
+        hypermesh_testkit::skip("cannot mount a tmpfs here");
         return;
     };
     let path: PathBuf = fs.path().join("state").join(LEDGER_FILE);

@@ -17,7 +17,7 @@ mod native {
     use std::time::{Duration, Instant};
 
     fn benches(c: &mut Criterion) {
-        if !hypermesh_os::testing::is_root() {
+        if !hypermesh_testkit::is_root() {
             eprintln!("SKIP: the eBPF benches load programs and need root");
             return;
         }
@@ -48,7 +48,7 @@ mod native {
                     times[i].push(t.elapsed().as_secs_f64() * 1e3);
                 }
             }
-            let [full, helpers, tool] = times.map(hypermesh_os::testing::median);
+            let [full, helpers, tool] = times.map(hypermesh_testkit::median);
             eprintln!(
                 "alternating, medians of 15: full probe {full:.1} ms, helper scan alone {helpers:.1} ms, \
                  bpftool {tool:.1} ms: full/bpftool {:.2}, helpers/bpftool {:.2}",

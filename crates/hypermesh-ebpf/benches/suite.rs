@@ -143,7 +143,7 @@ mod native {
             ns[2].push(ns_per_operation(work));
             drop(held);
         }
-        let [none, empty, ours] = ns.map(hypermesh_os::testing::median);
+        let [none, empty, ours] = ns.map(hypermesh_testkit::median);
         let pct = |x: f64| (x / none - 1.0) * 100.0;
         eprintln!(
             "{what}: alternating, medians of {ROUNDS} rounds: none {none:.1} ns, empty programs \
@@ -219,7 +219,7 @@ mod native {
     }
 
     fn benches(c: &mut Criterion) {
-        if !hypermesh_os::testing::is_root() {
+        if !hypermesh_testkit::is_root() {
             eprintln!("SKIP: the suite benches load programs and need root");
             return;
         }
@@ -456,7 +456,7 @@ mod native {
     /// since both sleep once attached). Ours is `$HYPERMESH_BIN` or target/release/hypermesh.
     pub fn footprint() {
         const ROUNDS: usize = 5;
-        if !hypermesh_os::testing::is_root() {
+        if !hypermesh_testkit::is_root() {
             eprintln!("SKIP: the footprint runs load programs and need root");
             return;
         }

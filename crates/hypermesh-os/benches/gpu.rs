@@ -8,7 +8,7 @@ mod native {
     use criterion::{Criterion, criterion_group};
     use hypermesh_os::FsRoot;
     use hypermesh_os::gpu::{detect_sysfs, names::PciNames};
-    use hypermesh_os::testing::unpack_fixture;
+    use hypermesh_testkit::unpack_fixture;
     use std::hint::black_box;
 
     fn bench(c: &mut Criterion) {

@@ -1,6 +1,6 @@
 //! Speed of the inventory: the full profile of this host in-process (all sections, then each
 //! section alone), the floor under it (only the system calls the profile makes, see
-//! `hypermesh_os::floor`, on one thread and on two), the sysinfo-based equivalent, and the cpu
+//! `hypermesh_testkit::floor`, on one thread and on two), the sysinfo-based equivalent, and the cpu
 //! section on generated 64-, 512- and 4096-CPU trees to show that its cost grows linearly with
 //! the number of CPUs.
 
@@ -9,8 +9,9 @@
 mod native {
     use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
     use hypermesh_os::linux::LinuxBackend;
-    use hypermesh_os::synthetic::{Machine, Tree};
-    use hypermesh_os::{FsRoot, Section, detect, floor};
+    use hypermesh_os::{FsRoot, Section, detect};
+    use hypermesh_testkit::floor;
+    use hypermesh_testkit::synthetic::{Machine, Tree};
     use std::hint::black_box;
     use std::time::Instant;
     use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, Networks, RefreshKind, System};
@@ -54,7 +55,7 @@ mod native {
                 m.push(t.elapsed().as_secs_f64() * 1e6 / 30.0);
             }
         }
-        let [profile, floor_1, floor_2, sysinfo] = means.map(hypermesh_os::testing::median);
+        let [profile, floor_1, floor_2, sysinfo] = means.map(hypermesh_testkit::median);
         eprintln!(
             "host: alternating, medians of {ROUNDS} rounds: profile {profile:.0} µs, floor {floor_1:.0} µs on \
              one thread and {floor_2:.0} µs on two, sysinfo {sysinfo:.0} µs"

@@ -1,5 +1,5 @@
 //! The floor under `hypermesh profile --json` as a whole process: does only the system calls a
-//! profile of this host makes (see `hypermesh_os::floor`). `scripts/bench-process.sh` times it.
+//! profile of this host makes (see `hypermesh_testkit::floor`). `scripts/bench-process.sh` times it.
 //!
 //! - `read_floor record > steps`: profiles this host and prints what it read, one step a line.
 //! - `read_floor [--threads N] steps`: reads the step list, then replays it on N threads.
@@ -7,7 +7,7 @@
 
 #[cfg(native_linux)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    use hypermesh_os::floor::{Step, record, replay};
+    use hypermesh_testkit::floor::{Step, record, replay};
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (threads, list) = match args.as_slice() {
         [cmd] if cmd == "record" => {

@@ -13,8 +13,6 @@ pub mod capture;
 pub mod cpulist;
 pub mod error;
 #[cfg(native_linux)]
-pub mod floor;
-#[cfg(native_linux)]
 pub mod gpu;
 #[cfg(native_linux)]
 pub mod health;
@@ -27,9 +25,6 @@ pub mod profile;
 #[cfg(native_linux)]
 pub mod root;
 pub mod select;
-#[cfg(native_linux)]
-pub mod synthetic;
-pub mod testing;
 #[cfg(native_linux)]
 pub mod usage;
 

@@ -9,7 +9,7 @@ use common::profile;
 
 use hypermesh_os::linux::smbios::blob::memory_device;
 use hypermesh_os::model::{AllowedSource, AllowedSourceKind, DaxDevice, MemorySideCache, PmemNamespace};
-use hypermesh_os::synthetic::{Machine, Tree};
+use hypermesh_testkit::synthetic::{Machine, Tree};
 
 /// A 2-socket, 4-cores-per-socket, 2-thread machine (CPUs 0-15, nodes 0 and 1).
 fn machine() -> (tempfile::TempDir, Tree) {

@@ -10,7 +10,7 @@
 use hypermesh_os::FsRoot;
 use hypermesh_os::linux::smbios::{self, blob::memory_device};
 use hypermesh_os::model::Dimm;
-use hypermesh_os::testing::{is_root, skip};
+use hypermesh_testkit::{is_root, skip};
 use std::collections::HashMap;
 use std::process::Command;
 

@@ -5,7 +5,7 @@
 
 use hypermesh_os::FsRoot;
 use hypermesh_os::model::{GpuKind, PcieLink};
-use hypermesh_os::testing::unpack_fixture;
+use hypermesh_testkit::unpack_fixture;
 
 #[test]
 fn procfs_amdgpu_and_i915() {

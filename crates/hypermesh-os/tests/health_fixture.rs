@@ -5,7 +5,7 @@
 
 use hypermesh_os::FsRoot;
 use hypermesh_os::health::{self, Status, Subject, hwmon::SensorKind};
-use hypermesh_os::testing::unpack_fixture;
+use hypermesh_testkit::unpack_fixture;
 
 #[test]
 fn node_exporter_tree() {

@@ -8,8 +8,8 @@
 #![cfg(native_linux)]
 
 use hypermesh_os::linux::LinuxBackend;
-use hypermesh_os::synthetic::{Machine, Tree};
 use hypermesh_os::{FsRoot, HostProfile, Section, detect};
+use hypermesh_testkit::synthetic::{Machine, Tree};
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -7,8 +7,8 @@
 #![cfg(native_linux)]
 
 use hypermesh_os::linux::LinuxBackend;
-use hypermesh_os::synthetic::{Machine, Tree};
 use hypermesh_os::{FsRoot, detect};
+use hypermesh_testkit::synthetic::{Machine, Tree};
 use std::time::{Duration, Instant};
 
 /// Peak resident set size of this process in KiB (`VmHWM`).

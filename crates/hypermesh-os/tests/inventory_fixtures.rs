@@ -6,8 +6,8 @@
 
 use hypermesh_os::linux::LinuxBackend;
 use hypermesh_os::linux::cpu::cpuinfo::CpuInfo;
-use hypermesh_os::testing::unpack_fixture;
 use hypermesh_os::{FsRoot, HostProfile, Section, detect};
+use hypermesh_testkit::unpack_fixture;
 use std::collections::BTreeMap;
 use std::path::Path;
 

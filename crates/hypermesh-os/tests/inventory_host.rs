@@ -4,8 +4,8 @@
 #![cfg(native_linux)]
 
 use hypermesh_os::linux::LinuxBackend;
-use hypermesh_os::testing::skip;
 use hypermesh_os::{FsRoot, HostProfile, Section, capture, detect};
+use hypermesh_testkit::skip;
 use std::process::Command;
 
 const MINE: [Section; 4] = [Section::Platform, Section::Cpu, Section::Numa, Section::Memory];

@@ -6,8 +6,8 @@
 
 use hypermesh_os::cpulist::{format_list, parse_mask};
 use hypermesh_os::linux::LinuxBackend;
-use hypermesh_os::testing::skip;
 use hypermesh_os::{FsRoot, Section, detect};
+use hypermesh_testkit::skip;
 use std::collections::BTreeMap;
 use std::process::Command;
 

@@ -8,8 +8,8 @@ mod common;
 use common::{profile, tree};
 
 use hypermesh_os::linux::LinuxBackend;
-use hypermesh_os::synthetic::Machine;
 use hypermesh_os::{FsRoot, Section, detect};
+use hypermesh_testkit::synthetic::Machine;
 
 #[test]
 fn two_socket_smt_with_offline_cpu_and_memory_only_node() {

@@ -5,7 +5,7 @@
 
 use hypermesh_os::FsRoot;
 use hypermesh_os::linux::network;
-use hypermesh_os::testing::unpack_fixture;
+use hypermesh_testkit::unpack_fixture;
 
 /// `(device, value)` of every `metric{device="..."} value` line.
 fn per_device(text: &str, metric: &str) -> Vec<(String, f64)> {

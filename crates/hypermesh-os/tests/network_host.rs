@@ -4,7 +4,7 @@
 
 use hypermesh_os::FsRoot;
 use hypermesh_os::linux::network;
-use hypermesh_os::testing::skip;
+use hypermesh_testkit::skip;
 use std::collections::BTreeSet;
 
 #[test]

@@ -13,7 +13,8 @@ use hypermesh_os::linux::meminfo::Meminfo;
 use hypermesh_os::linux::mountinfo;
 use hypermesh_os::model::{Filesystem, Interface};
 use hypermesh_os::portable::PortableBackend;
-use hypermesh_os::{Backend, Error, FsRoot, Problems, cpulist, testing};
+use hypermesh_os::{Backend, Error, FsRoot, Problems, cpulist};
+use hypermesh_testkit as testing;
 use std::collections::{BTreeMap, BTreeSet};
 
 fn native() -> LinuxBackend {

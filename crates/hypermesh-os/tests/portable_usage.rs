@@ -10,7 +10,8 @@
 
 use hypermesh_os::linux::meminfo::Meminfo;
 use hypermesh_os::portable::PortableSampler;
-use hypermesh_os::{FsRoot, cpulist, testing};
+use hypermesh_os::{FsRoot, cpulist};
+use hypermesh_testkit as testing;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;

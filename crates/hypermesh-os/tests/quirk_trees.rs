@@ -13,7 +13,7 @@ use hypermesh_os::FsRoot;
 use hypermesh_os::cpulist::format_list;
 use hypermesh_os::linux::storage::block;
 use hypermesh_os::model::Cache;
-use hypermesh_os::synthetic::{CpuSpec, Machine};
+use hypermesh_testkit::synthetic::{CpuSpec, Machine};
 use std::path::Path;
 
 const CPU: &str = "/sys/devices/system/cpu";

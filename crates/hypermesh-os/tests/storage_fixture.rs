@@ -5,7 +5,7 @@
 
 use hypermesh_os::FsRoot;
 use hypermesh_os::linux::storage;
-use hypermesh_os::testing::unpack_fixture;
+use hypermesh_testkit::unpack_fixture;
 use std::collections::BTreeMap;
 
 /// Labels of every line of `metric{...} value` in node_exporter's expected output.

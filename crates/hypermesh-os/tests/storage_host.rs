@@ -5,7 +5,7 @@
 use hypermesh_os::FsRoot;
 use hypermesh_os::linux::storage;
 use hypermesh_os::linux::storage::filesystems::PSEUDO_FS_TYPES;
-use hypermesh_os::testing::skip;
+use hypermesh_testkit::skip;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 

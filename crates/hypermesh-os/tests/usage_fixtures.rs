@@ -4,9 +4,10 @@
 
 #![cfg(native_linux)]
 
+use hypermesh_os::FsRoot;
 use hypermesh_os::usage::diskstats::{DiskCounters, SECTOR_BYTES};
 use hypermesh_os::usage::{PSI_RESOURCES, Sampler};
-use hypermesh_os::{FsRoot, testing};
+use hypermesh_testkit as testing;
 use std::collections::HashMap;
 
 /// USER_HZ that node_exporter assumes for /proc/stat.

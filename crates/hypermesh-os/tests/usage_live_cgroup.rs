@@ -6,9 +6,10 @@
 
 #![cfg(native_linux)]
 
+use hypermesh_os::FsRoot;
 use hypermesh_os::linux::mountinfo;
 use hypermesh_os::usage::{Rates, Sampler};
-use hypermesh_os::{FsRoot, testing};
+use hypermesh_testkit as testing;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -3,8 +3,9 @@
 
 #![cfg(native_linux)]
 
+use hypermesh_os::FsRoot;
 use hypermesh_os::usage::{Rates, Sampler};
-use hypermesh_os::{FsRoot, testing};
+use hypermesh_testkit as testing;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

@@ -3,8 +3,9 @@
 
 #![cfg(native_linux)]
 
+use hypermesh_os::FsRoot;
 use hypermesh_os::usage::{Rates, Sampler};
-use hypermesh_os::{FsRoot, testing};
+use hypermesh_testkit as testing;
 use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;

@@ -4,8 +4,8 @@
 
 use hypermesh_os::FsRoot;
 use hypermesh_os::health;
-use hypermesh_os::testing::unpack_fixture;
 use hypermesh_server::collectors::health::register;
+use hypermesh_testkit::unpack_fixture;
 use prometheus_client::registry::Registry;
 use std::collections::BTreeMap;
 

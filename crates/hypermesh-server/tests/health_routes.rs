@@ -6,10 +6,11 @@
 mod common;
 
 use common::{Running, get, sample_profile};
-use hypermesh_os::{FsRoot, testing};
+use hypermesh_os::FsRoot;
 use hypermesh_server::config::WebConfig;
 use hypermesh_server::server::Limits;
 use hypermesh_server::sources::Sources;
+use hypermesh_testkit as testing;
 use std::sync::Arc;
 
 #[test]

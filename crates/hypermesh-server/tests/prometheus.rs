@@ -7,8 +7,9 @@
 mod common;
 
 use common::{Running, live_profile, sample_profile};
-use hypermesh_os::testing::prometheus::Prometheus;
-use hypermesh_os::{HostProfile, testing};
+use hypermesh_os::HostProfile;
+use hypermesh_testkit as testing;
+use hypermesh_testkit::prometheus::Prometheus;
 use std::time::Duration;
 
 /// Serves `profile`, lets Prometheus scrape it, returns (logical CPUs, MemTotal) as queried.

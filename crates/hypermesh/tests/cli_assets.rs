@@ -90,7 +90,7 @@ fn cpu_allocate_status_release_round_trip() {
     let status = json(&hypermesh(dir.path(), &["--json"]));
     let cpus = assets_of_kind(&status, "cpu");
     if cpus.is_empty() {
-        hypermesh_os::testing::skip("cpu inventory not available: no CPU assets");
+        hypermesh_testkit::skip("cpu inventory not available: no CPU assets");
         return;
     }
     let out = hypermesh(
@@ -174,7 +174,7 @@ fn cpu_capacity(state: &Path) -> Option<(String, f64)> {
 fn a_listing_under_the_other_backend_writes_nothing_and_allocations_still_count() {
     let dir = tempfile::tempdir().unwrap();
     let Some((id, cpus)) = cpu_capacity(dir.path()) else {
-        hypermesh_os::testing::skip("no CPU asset");
+        hypermesh_testkit::skip("no CPU asset");
         return;
     };
     let first = format!("{}", cpus - 0.5);
@@ -214,7 +214,7 @@ fn durations_past_year_9999_are_refused_and_stored_ones_do_not_break_listing() {
     assert!(!dir.path().join("assets.redb").exists(), "refused before the ledger was touched");
     // As an older version stored it.
     let Some((id, _)) = cpu_capacity(dir.path()) else {
-        hypermesh_os::testing::skip("no CPU asset");
+        hypermesh_testkit::skip("no CPU asset");
         return;
     };
     let far = stored(dir.path(), &id, "far-future", u64::MAX / 2);
@@ -263,7 +263,7 @@ fn holder_names_are_checked_and_stored_ones_are_escaped() {
         assert!(stderr(&out).contains("--holder"), "{}", stderr(&out));
     }
     let Some((id, _)) = cpu_capacity(dir.path()) else {
-        hypermesh_os::testing::skip("no CPU asset");
+        hypermesh_testkit::skip("no CPU asset");
         return;
     };
     stored(dir.path(), &id, "evil\n1  forged  cpu  1  line\u{1b}[2J", u64::MAX / 4);
@@ -278,7 +278,7 @@ fn holder_names_are_checked_and_stored_ones_are_escaped() {
 fn a_corrupt_ledger_is_reported_with_the_way_out_and_recovered_from_its_backup() {
     let dir = tempfile::tempdir().unwrap();
     if cpu_capacity(dir.path()).is_none() {
-        hypermesh_os::testing::skip("no CPU asset");
+        hypermesh_testkit::skip("no CPU asset");
         return;
     }
     allocate_cpu(dir.path(), "0.1", "kept");
@@ -329,7 +329,7 @@ fn get(port: u16, path: &str) -> Option<String> {
 fn serving_under_the_other_backend_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     if cpu_capacity(dir.path()).is_none() {
-        hypermesh_os::testing::skip("no CPU asset");
+        hypermesh_testkit::skip("no CPU asset");
         return;
     }
     allocate_cpu(dir.path(), "0.5", "a");
@@ -403,8 +403,8 @@ fn inside_a_cpuset_only_its_cpus_are_offered() {
     let base = Path::new("/sys/fs/cgroup/cpuset");
     let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
     let online = hypermesh_os::cpulist::parse_list(online.trim()).unwrap_or_default();
-    if !hypermesh_os::testing::is_root() || !base.join("cpuset.cpus").exists() || online.len() < 2 {
-        hypermesh_os::testing::skip("needs root, a cgroup v1 cpuset hierarchy and 2 online CPUs");
+    if !hypermesh_testkit::is_root() || !base.join("cpuset.cpus").exists() || online.len() < 2 {
+        hypermesh_testkit::skip("needs root, a cgroup v1 cpuset hierarchy and 2 online CPUs");
         return;
     }
     let last = *online.last().unwrap();

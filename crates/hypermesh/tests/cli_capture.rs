@@ -8,8 +8,8 @@
 mod common;
 
 use common::capture_host;
-use hypermesh_os::synthetic::{Machine, Tree};
-use hypermesh_os::testing::{is_root, skip};
+use hypermesh_testkit::synthetic::{Machine, Tree};
+use hypermesh_testkit::{is_root, skip};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;

@@ -51,10 +51,10 @@ fn check_caps_repeated_diagnostics() {
 
 /// True when the test may load programs (root), else a skip.
 fn root_or_skip(what: &str) -> bool {
-    if hypermesh_os::testing::is_root() {
+    if hypermesh_testkit::is_root() {
         return true;
     }
-    hypermesh_os::testing::skip(&format!("{what} needs root (loads eBPF programs)"));
+    hypermesh_testkit::skip(&format!("{what} needs root (loads eBPF programs)"));
     false
 }
 
@@ -100,7 +100,7 @@ fn run_forced_variant_that_cannot_attach_says_why() {
     let (code, _, stderr) =
         run_json(&["ebpf", "run", "exec", "--variant", variant, "--json", "--duration", "100ms"]);
     if code == Some(0) {
-        hypermesh_os::testing::skip(&format!("exec attaches as {variant} here: no refusal to check"));
+        hypermesh_testkit::skip(&format!("exec attaches as {variant} here: no refusal to check"));
         return;
     }
     assert_eq!(code, Some(1), "{stderr}");
@@ -129,7 +129,7 @@ fn run_raw_tp_counts_with_btf_hidden() {
         env!("CARGO_BIN_EXE_hypermesh")
     );
     let Ok(out) = Command::new("unshare").args(["-m", "sh", "-c", &script]).output() else {
-        hypermesh_os::testing::skip("unshare not found (util-linux)");
+        hypermesh_testkit::skip("unshare not found (util-linux)");
         return;
     };
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -158,7 +158,7 @@ fn biolatency_with_btf_hidden_uses_the_classic_tracepoint() {
         ])
         .output()
     else {
-        hypermesh_os::testing::skip("unshare not found (util-linux)");
+        hypermesh_testkit::skip("unshare not found (util-linux)");
         return;
     };
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -190,7 +190,7 @@ fn xdp_counter_forced_modes() {
     }
     let ns = format!("hm-cli-xdp-{}", std::process::id());
     if !Command::new("ip").args(["netns", "add", &ns]).status().is_ok_and(|s| s.success()) {
-        hypermesh_os::testing::skip("cannot create a network namespace (ip from iproute2)");
+        hypermesh_testkit::skip("cannot create a network namespace (ip from iproute2)");
         return;
     }
     let bin = env!("CARGO_BIN_EXE_hypermesh");

@@ -3,7 +3,7 @@
 
 #![cfg(native_linux)]
 
-use hypermesh_os::testing::unpack_fixture;
+use hypermesh_testkit::unpack_fixture;
 use serde_json::Value;
 use std::process::Command;
 
@@ -65,7 +65,7 @@ fn vm_health_compare_script() {
     let python =
         ["python3", "/usr/bin/python3"].into_iter().find(|p| Command::new(p).arg("-V").output().is_ok());
     let Some(python) = python else {
-        return hypermesh_os::testing::skip("python3 not installed");
+        return hypermesh_testkit::skip("python3 not installed");
     };
     let mut page = [0u8; 512];
     page[1..3].copy_from_slice(&310u16.to_le_bytes());

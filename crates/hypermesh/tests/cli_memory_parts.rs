@@ -3,7 +3,7 @@
 #![cfg(native_linux)]
 
 use hypermesh_os::linux::smbios::blob::memory_device;
-use hypermesh_os::synthetic::{Machine, Tree};
+use hypermesh_testkit::synthetic::{Machine, Tree};
 use std::process::Command;
 
 #[test]

@@ -3,7 +3,7 @@
 
 #![cfg(native_linux)]
 
-use hypermesh_os::testing;
+use hypermesh_testkit as testing;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;

@@ -111,7 +111,7 @@ fn capture_then_root_reads_the_same_cpu_and_memory() {
 /// row per group, each with its instances and CPUs.
 #[test]
 fn cache_table_has_one_row_per_group() {
-    use hypermesh_os::synthetic::{Machine, Tree};
+    use hypermesh_testkit::synthetic::{Machine, Tree};
     let dir = tempfile::tempdir().unwrap();
     let t = Tree::new(dir.path()).unwrap();
     Machine::x86(2, 4, 1).write(&t).unwrap();

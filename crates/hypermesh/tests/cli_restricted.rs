@@ -11,8 +11,8 @@
 
 #![cfg(native_linux)]
 
-use hypermesh_os::synthetic::{Machine, Tree};
-use hypermesh_os::testing::{is_root, skip};
+use hypermesh_testkit::synthetic::{Machine, Tree};
+use hypermesh_testkit::{is_root, skip};
 use std::ffi::CString;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;

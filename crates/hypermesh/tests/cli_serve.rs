@@ -3,7 +3,7 @@
 
 #![cfg(native_linux)]
 
-use hypermesh_os::testing;
+use hypermesh_testkit as testing;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};

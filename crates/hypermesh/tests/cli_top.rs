@@ -85,7 +85,7 @@ fn profile_facts() -> (usize, u64) {
 #[test]
 fn top_in_tmux_shows_the_profile_figures_and_q_restores_the_terminal() {
     if Command::new("tmux").arg("-V").output().is_err() {
-        hypermesh_os::testing::skip("tmux is not installed");
+        hypermesh_testkit::skip("tmux is not installed");
         return;
     }
     let (cpus, mem) = profile_facts();

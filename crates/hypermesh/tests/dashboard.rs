@@ -6,7 +6,7 @@
 
 #![cfg(native_linux)]
 
-use hypermesh_os::testing::{self, prometheus::Prometheus};
+use hypermesh_testkit::{self as testing, prometheus::Prometheus};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -3,8 +3,9 @@
 #![cfg(native_linux)]
 
 use hypermesh::nfd;
+use hypermesh_os::FsRoot;
 use hypermesh_os::linux::LinuxBackend;
-use hypermesh_os::{FsRoot, testing};
+use hypermesh_testkit as testing;
 
 fn labels_for(fixture: &str) -> Option<(hypermesh_os::HostProfile, Vec<nfd::Label>)> {
     let (_tmp, dir) = testing::unpack_fixture(fixture)?;

@@ -289,7 +289,7 @@ mod tests {
         let root = FsRoot::host();
         match read_rwbs_offset(&root) {
             Ok(off) => assert!(off == 32 || off == 34, "rwbs at {off}"),
-            Err(e) => hypermesh_os::testing::skip(&format!("tracefs format unreadable: {e}")),
+            Err(e) => hypermesh_testkit::skip(&format!("tracefs format unreadable: {e}")),
         }
     }
 

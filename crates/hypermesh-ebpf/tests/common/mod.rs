@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 /// True when the test may run: root, else a skip (a failure under HYPERMESH_REQUIRE_ALL=1).
 pub fn root_or_skip(what: &str) -> bool {
-    if hypermesh_os::testing::is_root() {
+    if hypermesh_testkit::is_root() {
         return true;
     }
-    hypermesh_os::testing::skip(&format!("{what} needs root (loads eBPF programs)"));
+    hypermesh_testkit::skip(&format!("{what} needs root (loads eBPF programs)"));
     false
 }
 
@@ -21,7 +21,7 @@ pub fn btf_or_skip() -> bool {
     if std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
         return true;
     }
-    hypermesh_os::testing::skip("tp_btf needs kernel BTF (/sys/kernel/btf/vmlinux)");
+    hypermesh_testkit::skip("tp_btf needs kernel BTF (/sys/kernel/btf/vmlinux)");
     false
 }
 
@@ -30,7 +30,7 @@ pub fn tool_or_skip(tool: &str, package: &str) -> bool {
     if Command::new(tool).arg("--help").output().is_ok() {
         return true;
     }
-    hypermesh_os::testing::skip(&format!("{tool} not found (install Debian package {package})"));
+    hypermesh_testkit::skip(&format!("{tool} not found (install Debian package {package})"));
     false
 }
 

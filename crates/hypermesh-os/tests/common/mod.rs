@@ -2,8 +2,8 @@
 #![allow(dead_code)] // each test binary uses a part of it
 
 use hypermesh_os::linux::LinuxBackend;
-use hypermesh_os::synthetic::Tree;
 use hypermesh_os::{FsRoot, HostProfile, Section, detect};
+use hypermesh_testkit::synthetic::Tree;
 
 /// An empty tree in a temporary directory (removed when the first value drops).
 pub fn tree() -> (tempfile::TempDir, Tree) {

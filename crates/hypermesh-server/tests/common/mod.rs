@@ -344,7 +344,7 @@ impl Pki {
 pub fn promtool_check_metrics(body: &str) {
     use std::io::Write;
     let Some(promtool) = which("promtool") else {
-        return hypermesh_os::testing::skip("promtool not installed (Debian package prometheus)");
+        return hypermesh_testkit::skip("promtool not installed (Debian package prometheus)");
     };
     let mut child = std::process::Command::new(promtool)
         .args(["check", "metrics"])

@@ -460,8 +460,8 @@ mod tests {
 
     #[test]
     fn alternate_root_measures_a_reachable_mount() {
-        if !crate::testing::is_root() {
-            crate::testing::skip("mounting a tmpfs needs root");
+        if !hypermesh_testkit::is_root() {
+            hypermesh_testkit::skip("mounting a tmpfs needs root");
             return;
         }
         // A tree whose /mnt is a real mount (as /host/<mount point> is in a container), and

@@ -9,8 +9,8 @@
 //! `hypermesh profile --json` and the sysinfo-based program: no program reporting the same
 //! facts from the same sources can take less.
 
-use crate::capture::profile_recorded;
-use crate::root::{Access, FsRoot};
+use hypermesh_os::capture::profile_recorded;
+use hypermesh_os::root::{Access, FsRoot};
 use std::fmt;
 use std::io;
 use std::path::PathBuf;

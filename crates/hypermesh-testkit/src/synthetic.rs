@@ -2,7 +2,7 @@
 //! hybrid P/E-core laptops, ARM big.LITTLE boards, 4096-CPU systems. Used by tests, benches and
 //! robustness checks; writes only the files the kernel would have, in the kernel's formats.
 
-use crate::cpulist::format_list;
+use hypermesh_os::cpulist::format_list;
 use std::io;
 use std::path::{Path, PathBuf};
 

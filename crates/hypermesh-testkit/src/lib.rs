@@ -1,5 +1,7 @@
-//! Helpers for the workspace's tests and benches: skipping with a reason, the shared fixture
-//! archives, the median of timings, and a real Prometheus server.
+//! Scaffolding for the workspace's tests, benches and examples, a dev-dependency only: skipping
+//! with a reason, the shared fixture archives, the median of timings, a real Prometheus server
+//! ([`prometheus`]), generated trees of other machines ([`synthetic`]) and the system-call floor
+//! under a profile ([`floor`]).
 //!
 //! A test that needs root or a kernel feature calls [`skip`] when it cannot run. Elsewhere it
 //! prints the reason and returns; under `.ci/run` (which sets `HYPERMESH_REQUIRE_ALL=1`) the skip
@@ -7,7 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
+#[cfg(native_linux)]
+pub mod floor;
 pub mod prometheus;
+#[cfg(native_linux)]
+pub mod synthetic;
 
 /// Variable that turns every [`skip`] into a failure.
 pub const REQUIRE_ALL_VAR: &str = "HYPERMESH_REQUIRE_ALL";
@@ -46,13 +52,16 @@ pub fn shared_dir() -> Option<PathBuf> {
 /// Unpacks `shared/fixtures/NAME.tar.gz` into a fresh temporary directory and returns the
 /// directory the archive holds (e.g. `.../node_exporter`). `None`, with a printed reason, when
 /// the shared folder is absent (the skip fails under `.ci/run`).
-pub fn unpack_fixture(name: &str) -> Option<(tempfile_dir::TempDir, PathBuf)> {
+pub fn unpack_fixture(name: &str) -> Option<(tempfile::TempDir, PathBuf)> {
     let Some(shared) = shared_dir() else {
         skip(&format!("../shared/fixtures/{name}.tar.gz not found (no shared folder beside the repo)"));
         return None;
     };
     let archive = shared.join("fixtures").join(format!("{name}.tar.gz"));
-    let tmp = tempfile_dir::TempDir::new(name).expect("create a temporary directory");
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("hypermesh-{name}-"))
+        .tempdir()
+        .expect("create a temporary directory");
     let file = std::fs::File::open(&archive).unwrap_or_else(|e| panic!("{}: {e}", archive.display()));
     tar::Archive::new(flate2::read::GzDecoder::new(file))
         .unpack(tmp.path())
@@ -60,37 +69,4 @@ pub fn unpack_fixture(name: &str) -> Option<(tempfile_dir::TempDir, PathBuf)> {
     let inner = tmp.path().join(name);
     let dir = if inner.is_dir() { inner } else { tmp.path().to_path_buf() };
     Some((tmp, dir))
-}
-
-/// A minimal self-removing temporary directory (kept dependency-free for non-test builds).
-pub mod tempfile_dir {
-    use std::path::{Path, PathBuf};
-
-    /// A directory under the system temporary folder, removed on drop.
-    #[derive(Debug)]
-    pub struct TempDir(PathBuf);
-
-    impl TempDir {
-        /// Creates `$TMPDIR/hypermesh-PREFIX-PID-N`.
-        pub fn new(prefix: &str) -> std::io::Result<Self> {
-            use std::sync::atomic::{AtomicU32, Ordering};
-            static NEXT: AtomicU32 = AtomicU32::new(0);
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let path = std::env::temp_dir().join(format!("hypermesh-{prefix}-{}-{n}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path)?;
-            Ok(TempDir(path))
-        }
-
-        /// The directory.
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }

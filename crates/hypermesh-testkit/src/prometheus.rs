@@ -1,11 +1,11 @@
 //! A real Prometheus server (Debian package `prometheus`) scraping one target every second, for
 //! the tests that check what Prometheus makes of `/metrics`.
 
-use super::tempfile_dir::TempDir;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use tempfile::TempDir;
 
 /// A Prometheus process, killed on drop; its temporary directory (config and TSDB) goes with it.
 pub struct Prometheus {
@@ -26,7 +26,10 @@ impl Prometheus {
     /// its API answers. `None`, with the skip reported ([`super::skip`]), when it is not
     /// installed.
     pub fn start(target: SocketAddr) -> Option<Prometheus> {
-        let dir = TempDir::new("prometheus").expect("a temporary directory");
+        let dir = tempfile::Builder::new()
+            .prefix("hypermesh-prometheus-")
+            .tempdir()
+            .expect("a temporary directory");
         let config = dir.path().join("prometheus.yml");
         std::fs::write(
             &config,
