@@ -26,6 +26,16 @@ pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
+/// Sends `signal` (`libc::SIGTERM`...) to process `pid`, as `kill -SIG PID` does, without the
+/// `kill` program (procps, which a minimal Debian root lacks). Panics when the kernel refuses.
+#[cfg(native_linux)]
+pub fn send_signal(pid: u32, signal: libc::c_int) {
+    let raw = libc::pid_t::try_from(pid).expect("pid fits pid_t");
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    let rc = unsafe { libc::kill(raw, signal) };
+    assert_eq!(rc, 0, "kill({pid}, {signal}): {}", std::io::Error::last_os_error());
+}
+
 /// The median of timings (the upper one of an even count): what the benches print when they time
 /// rivals in alternation, since this host's speed drifts more than their differences.
 pub fn median(mut values: Vec<f64>) -> f64 {
