@@ -36,6 +36,20 @@ pub fn send_signal(pid: u32, signal: libc::c_int) {
     assert_eq!(rc, 0, "kill({pid}, {signal}): {}", std::io::Error::last_os_error());
 }
 
+/// Asserts that the replay of a capture (`profile --json` over `--root`) names the hypervisor the
+/// live profile names. CPUID is no file: a live verdict from its hypervisor leaf (reached when the
+/// ACPI table naming the hypervisor is unreadable, DSDT being root-only) replays as the bare
+/// hypervisor flag, `unknown`.
+pub fn assert_same_virtualization(live: &serde_json::Value, replay: &serde_json::Value) {
+    let (live, replay) = (&live["platform"], &replay["platform"]);
+    if live["virtualization_source"].as_str().is_some_and(|s| s.starts_with("cpuid")) {
+        assert_eq!(replay["virtualization"], "unknown", "{replay}");
+        assert_eq!(replay["virtualization_source"], "cpuinfo hypervisor flag", "{replay}");
+    } else {
+        assert_eq!(live["virtualization"], replay["virtualization"], "platform.virtualization");
+    }
+}
+
 /// The median of timings (the upper one of an even count): what the benches print when they time
 /// rivals in alternation, since this host's speed drifts more than their differences.
 pub fn median(mut values: Vec<f64>) -> f64 {
