@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
-# The README's two commands on a fresh machine: a new Debian 12 root without the tools the tests
-# compare with (no bpftool, hwloc, iproute2, libbpf-tools, prometheus, tmux, python3...) and
-# without tracefs or bpffs mounted, where a fresh clone of this repository's HEAD runs
-# `cargo run --release -- profile` and `cargo test --workspace`, as root and then as an
-# unprivileged user. Every test that lacks a
-# tool, mount or privilege must skip with a printed reason ("SKIP: ..."), none may fail.
+# The README's two commands on a fresh machine: in a new Debian 12 root without the tools the
+# tests compare with (no bpftool, hwloc, iproute2, libbpf-tools, prometheus, tmux, python3, not
+# even procps' kill) and without tracefs or bpffs mounted, a fresh clone of this repository's HEAD
+# runs `cargo run --release -- profile`, then `cargo test --workspace` as root and again as an
+# unprivileged user. Every test that lacks a tool, mount or privilege must skip with its printed
+# reason ("SKIP: ..."); none may fail. Exits non-zero if any of the three does.
 #
-#   bash scripts/fresh-check.sh [ROOTFS]      # as root; ROOTFS defaults to /var/tmp/hypermesh-fresh
+#   sudo bash scripts/fresh-check.sh [ROOTFS]    # ROOTFS defaults to /var/tmp/hypermesh-fresh
 #
 # Needs root (debootstrap, chroot, mounts) and the Debian mirror. The root is a minbase
 # debootstrap of bookworm plus gcc, libc6-dev (cargo links through cc) and ca-certificates (cargo
-# reaches crates.io); it is made once (about 2 min, 400 MB) and reused. The host's Rust toolchain
-# is bound in read-only and its crates.io cache copied in (70 MB), so no crate is downloaded
-# again. The clone is new each run, so both builds are cold: about 15 min on 2 vCPUs, 3 GB.
-# Everything runs in a private mount namespace: /proc, a fresh sysfs (no tracefs or bpffs under
-# it), /dev and cgroup2 (as systemd mounts it) are mounted there, and they and whatever the tests
-# or the eBPF probe mount go away when it ends; the host's mounts are not touched.
-# HYPERMESH_REQUIRE_ALL is unset inside; RUST_TEST_NOCAPTURE=1 shows the tests' "SKIP: reason" lines. The project's shared/ folder (fixtures) is bound in
-# beside the clone when FRESH_SHARED names it (read-only); without it the fixture tests skip.
+# reaches crates.io); it is made once (1.5 min, 470 MB) and reused. The host's Rust toolchain is
+# bound in read-only and its crates.io cache copied in (70 MB), so no crate is downloaded again.
+# The clone is new each run, so both builds are cold: 9 min in all on this 2-vCPU VM (release
+# build 2-4 min, the rest the test build and the two test runs), 3 GB of target.
+# Everything runs in a private mount namespace: the root bound onto itself (/ is a mount point on
+# a real machine), /proc, a fresh sysfs (no tracefs or bpffs under it), /dev and cgroup2 (as
+# systemd mounts it); these and whatever the tests or the eBPF probe mount go away when it ends,
+# and the host's mounts are not touched. HYPERMESH_REQUIRE_ALL is unset inside;
+# RUST_TEST_NOCAPTURE=1 makes the passing tests' "SKIP: reason" lines visible. FRESH_SHARED=DIR
+# binds the project's shared/ folder (fixtures) beside the clone, read-only; without it the
+# fixture tests skip. Not part of .ci/run: two cold builds are too long for CI.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 root=${1:-/var/tmp/hypermesh-fresh}
@@ -69,6 +72,6 @@ mount -t cgroup2 cgroup2 "$r/sys/fs/cgroup"
 mount --rbind /dev "$r/dev"
 mount --bind -o ro "$2" "$r/opt/rust"
 [ -z "$3" ] || mount --bind -o ro "$3" "$r/srv/shared"
-exec chroot "$r" /usr/bin/env -i HOME=/root TERM=dumb CARGO_HOME=/srv/cargo CARGO_INCREMENTAL=0 RUST_TEST_NOCAPTURE=1 \
-  PATH=/opt/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+exec chroot "$r" /usr/bin/env -i HOME=/root TERM=dumb CARGO_HOME=/srv/cargo CARGO_INCREMENTAL=0 \
+  RUST_TEST_NOCAPTURE=1 PATH=/opt/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   /bin/bash -c "$4"' fresh-check "$root" "$toolchain" "${FRESH_SHARED:-}" "$inside"

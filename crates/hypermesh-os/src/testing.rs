@@ -36,18 +36,27 @@ pub fn send_signal(pid: u32, signal: libc::c_int) {
     assert_eq!(rc, 0, "kill({pid}, {signal}): {}", std::io::Error::last_os_error());
 }
 
-/// Asserts that the replay of a capture (`profile --json` over `--root`) names the hypervisor the
-/// live profile names. CPUID is no file: a live verdict from its hypervisor leaf (reached when the
-/// ACPI table naming the hypervisor is unreadable, DSDT being root-only) replays as the bare
-/// hypervisor flag, `unknown`.
-pub fn assert_same_virtualization(live: &serde_json::Value, replay: &serde_json::Value) {
-    let (live, replay) = (&live["platform"], &replay["platform"]);
-    if live["virtualization_source"].as_str().is_some_and(|s| s.starts_with("cpuid")) {
-        assert_eq!(replay["virtualization"], "unknown", "{replay}");
-        assert_eq!(replay["virtualization_source"], "cpuinfo hypervisor flag", "{replay}");
-    } else {
-        assert_eq!(live["virtualization"], replay["virtualization"], "platform.virtualization");
+/// The hypervisor verdict and its source that a capture's replay gives for a live `verdict`:
+/// the same, except that CPUID is no file, so a live verdict from its hypervisor leaf (reached
+/// when the ACPI table naming the hypervisor is unreadable, DSDT being root-only) replays as the
+/// bare hypervisor flag.
+pub fn replayed_virtualization<'a>(
+    verdict: (Option<&'a str>, Option<&'a str>),
+) -> (Option<&'a str>, Option<&'a str>) {
+    match verdict.1 {
+        Some(source) if source.starts_with("cpuid") => (Some("unknown"), Some("cpuinfo hypervisor flag")),
+        _ => verdict,
     }
+}
+
+/// Asserts that the replay of a capture (`profile --json` over `--root`) gives the hypervisor
+/// verdict [`replayed_virtualization`] expects from the live one.
+pub fn assert_same_virtualization(live: &serde_json::Value, replay: &serde_json::Value) {
+    fn verdict(profile: &serde_json::Value) -> (Option<&str>, Option<&str>) {
+        let p = &profile["platform"];
+        (p["virtualization"].as_str(), p["virtualization_source"].as_str())
+    }
+    assert_eq!(verdict(replay), replayed_virtualization(verdict(live)), "platform.virtualization");
 }
 
 /// The median of timings (the upper one of an even count): what the benches print when they time
