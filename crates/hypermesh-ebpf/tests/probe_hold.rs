@@ -27,7 +27,8 @@ fn probes_after(id: u32) -> Vec<u32> {
 
 #[test]
 fn held_programs_run_on_their_hook_and_go_away() {
-    if !common::root_or_skip("holding trivial programs") {
+    // bpftool is the witness that a dropped program is gone.
+    if !common::root_or_skip("holding trivial programs") || !common::tool_or_skip("bpftool", "bpftool") {
         return;
     }
     let root = FsRoot::host();

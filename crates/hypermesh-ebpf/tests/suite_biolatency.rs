@@ -150,6 +150,7 @@ fn modal(h: &Log2Histogram) -> usize {
 fn same_shape_as_libbpf_tools_biolatency() {
     if !common::root_or_skip("block I/O tracing")
         || !common::tool_or_skip("/usr/sbin/biolatency", "libbpf-tools")
+        || !common::tool_or_skip("bpftool", "bpftool")
     {
         return;
     }

@@ -99,7 +99,10 @@ fn in_netns<T: Send>(name: &str, f: impl FnOnce() -> T + Send) -> T {
 }
 
 fn udp_burst_counted(tag: &str, modes: &[Mode], want: Mode) {
-    if !common::root_or_skip("XDP counting") || !common::tool_or_skip("ip", "iproute2") {
+    if !common::root_or_skip("XDP counting")
+        || !common::tool_or_skip("ip", "iproute2")
+        || !common::tool_or_skip("bpftool", "bpftool")
+    {
         return;
     }
     let ns = Namespaces::create(tag);

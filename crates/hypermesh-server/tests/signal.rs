@@ -32,9 +32,7 @@ fn sigterm_stops_the_server() {
     });
     let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(std::net::TcpStream::connect(addr).is_ok());
-    let status =
-        std::process::Command::new("kill").args(["-TERM", &std::process::id().to_string()]).status().unwrap();
-    assert!(status.success());
+    hypermesh_testkit::send_signal(std::process::id(), libc::SIGTERM);
     done_rx.recv_timeout(Duration::from_secs(10)).expect("server stopped on SIGTERM");
     assert!(std::net::TcpStream::connect(addr).is_err(), "port closed");
 }

@@ -32,6 +32,39 @@ pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
+/// Sends `signal` (`libc::SIGTERM`...) to process `pid`, as `kill -SIG PID` does, without the
+/// `kill` program (procps, which a minimal Debian root lacks). Panics when the kernel refuses.
+#[cfg(native_linux)]
+pub fn send_signal(pid: u32, signal: libc::c_int) {
+    let raw = libc::pid_t::try_from(pid).expect("pid fits pid_t");
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    let rc = unsafe { libc::kill(raw, signal) };
+    assert_eq!(rc, 0, "kill({pid}, {signal}): {}", std::io::Error::last_os_error());
+}
+
+/// The hypervisor verdict and its source that a capture's replay gives for a live `verdict`:
+/// the same, except that CPUID is no file, so a live verdict from its hypervisor leaf (reached
+/// when the ACPI table naming the hypervisor is unreadable, DSDT being root-only) replays as the
+/// bare hypervisor flag.
+pub fn replayed_virtualization<'a>(
+    verdict: (Option<&'a str>, Option<&'a str>),
+) -> (Option<&'a str>, Option<&'a str>) {
+    match verdict.1 {
+        Some(source) if source.starts_with("cpuid") => (Some("unknown"), Some("cpuinfo hypervisor flag")),
+        _ => verdict,
+    }
+}
+
+/// Asserts that the replay of a capture (`profile --json` over `--root`) gives the hypervisor
+/// verdict [`replayed_virtualization`] expects from the live one.
+pub fn assert_same_virtualization(live: &serde_json::Value, replay: &serde_json::Value) {
+    fn verdict(profile: &serde_json::Value) -> (Option<&str>, Option<&str>) {
+        let p = &profile["platform"];
+        (p["virtualization"].as_str(), p["virtualization_source"].as_str())
+    }
+    assert_eq!(verdict(replay), replayed_virtualization(verdict(live)), "platform.virtualization");
+}
+
 /// The median of timings (the upper one of an even count): what the benches print when they time
 /// rivals in alternation, since this host's speed drifts more than their differences.
 pub fn median(mut values: Vec<f64>) -> f64 {

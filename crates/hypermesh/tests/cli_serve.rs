@@ -89,8 +89,7 @@ fn ebpf_histograms_then_sigterm_detaches() {
         assert!(out.status.success() && report.trim().is_empty(), "promtool:\n{report}");
     }
 
-    let pid = server.0.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    testing::send_signal(server.0.id(), libc::SIGTERM);
     let start = Instant::now();
     let status = loop {
         if let Some(status) = server.0.try_wait().unwrap() {
@@ -147,7 +146,7 @@ fn listen_colon_port_is_every_address() {
     if std::path::Path::new("/proc/net/if_inet6").exists() {
         assert!(TcpStream::connect(("::1", port)).is_ok(), "IPv6 loopback");
     }
-    assert!(Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap().success());
+    testing::send_signal(server.0.id(), libc::SIGTERM);
     assert!(exit_within(&mut server, Duration::from_secs(10)).0.success());
 }
 
@@ -179,7 +178,7 @@ fn sigterm_stops_promptly_while_passwords_are_being_checked() {
         })
         .collect();
     std::thread::sleep(Duration::from_millis(500));
-    assert!(Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap().success());
+    testing::send_signal(server.0.id(), libc::SIGTERM);
     let (status, took) = exit_within(&mut server, Duration::from_secs(15));
     println!("stopped {took:?} after SIGTERM");
     assert!(status.success(), "{status:?}");
@@ -211,6 +210,6 @@ fn clients_closing_mid_reply_do_not_kill_the_server() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(server.0.try_wait().unwrap().is_none(), "the server died: {:?}", server.0.try_wait());
     assert_eq!(get(port, "/healthz").as_deref(), Some("ok\n"));
-    assert!(Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap().success());
+    testing::send_signal(server.0.id(), libc::SIGTERM);
     assert!(exit_within(&mut server, Duration::from_secs(10)).0.success());
 }

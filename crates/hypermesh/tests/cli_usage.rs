@@ -86,8 +86,7 @@ fn watch_prints_json_lines_and_exits_cleanly_on_sigint() {
         let v: Value = serde_json::from_str(&line).unwrap();
         assert!(v["cpu"]["total_percent"].is_number(), "{line}");
     }
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
+    hypermesh_testkit::send_signal(child.id(), libc::SIGINT);
     let status = child.wait().unwrap();
     assert!(status.success(), "watch ended with {status} on SIGINT");
 }
