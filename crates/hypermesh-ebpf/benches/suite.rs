@@ -428,8 +428,7 @@ mod native {
         let pid = child.id() as i32;
         if interrupt {
             std::thread::sleep(Duration::from_secs(1));
-            // SAFETY: signalling our own child.
-            unsafe { libc::kill(pid, libc::SIGINT) };
+            hypermesh_testkit::send_signal(child.id(), libc::SIGINT);
         }
         let mut status = 0;
         // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.

@@ -174,9 +174,7 @@ fn same_shape_as_libbpf_tools_biolatency() {
     direct_write_64mib(dir.path());
     let mine = ours.histograms(&FsRoot::host()).expect("read histograms");
     // SIGINT makes biolatency print its histogram and exit.
-    // SAFETY: kill(2) takes plain integers and touches no memory of ours; the pid is our child,
-    // not yet waited for, so it cannot have been reused.
-    unsafe { libc::kill(theirs.id() as i32, libc::SIGINT) };
+    hypermesh_testkit::send_signal(theirs.id(), libc::SIGINT);
     let out = theirs.wait_with_output().expect("biolatency output");
     let text = String::from_utf8_lossy(&out.stdout);
     let theirs = parse_libbpf_hist(&text);
